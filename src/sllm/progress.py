@@ -1,0 +1,44 @@
+"""Rich progress bars for long streams of work, written to stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+T = TypeVar("T")
+stderr_console = Console(stderr=True)
+
+
+def make_progress() -> Progress:
+    """Return the house progress bar (description, bar, n/N, elapsed, remaining)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console,
+        transient=False,
+    )
+
+
+def track_stream(items: Iterable[T], total: int, description: str, enabled: bool) -> Iterator[T]:
+    """Yield from `items`, advancing a progress bar of `total` steps when enabled."""
+    if not enabled or total <= 1:
+        yield from items
+        return
+    with make_progress() as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
