@@ -128,13 +128,9 @@ class LM(ABC):
     def _iter_loglikelihood_rolling(
         self, requests: Sequence[RollingRequest]
     ) -> Iterator[tuple[int, RollingResult]]:
-        raise NotSupportedError(
-            f"rolling log-likelihood is not supported by the backend of '{self.spec}'"
-        )
+        raise NotSupportedError(f"rolling log-likelihood is not supported by the backend of '{self.spec}'")
 
-    def _iter_generate(
-        self, requests: Sequence[GenerationRequest]
-    ) -> Iterator[tuple[int, GenerationResult]]:
+    def _iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
         raise NotSupportedError(f"generation is not supported by the backend of '{self.spec}'")
 
     def stream(self, kind: RequestKind, requests: Sequence[Any]) -> Iterator[tuple[int, Any]]:

@@ -124,6 +124,8 @@ class CachingLM(LM):
 
     def __getattr__(self, name: str) -> Any:
         # Backend-specific attributes (tokenizer, max_length) pass through to the wrapped model.
+        if name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def stream(self, kind: RequestKind, requests: Sequence[Any]) -> Iterator[tuple[int, Any]]:

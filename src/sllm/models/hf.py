@@ -25,7 +25,7 @@ from sllm.models.base import (
 )
 from sllm.models.hf_generate import generate_batch, group_for_generation
 from sllm.models.options import BackendOptions, parse_options
-from sllm.models.tokens import encode_pair, rolling_windows
+from sllm.models.tokens import request_tokens, rolling_windows
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -132,12 +132,9 @@ class HFLM(LM):
     def _iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest]
     ) -> Iterator[tuple[int, LoglikelihoodResult]]:
-        pairs = []
-        for request in requests:
-            if request.context:
-                pairs.append(encode_pair(self.encode, request.context, request.continuation))
-            else:
-                pairs.append(([self.prefix_token_id], self.encode(request.continuation)))
+        pairs = [
+            request_tokens(self.encode, self.prefix_token_id, r.context, r.continuation) for r in requests
+        ]
         for index, (logprob, greedy, n) in self.score_token_pairs(pairs):
             yield index, LoglikelihoodResult(logprob=logprob, is_greedy=greedy, n_tokens=n)
 
@@ -208,9 +205,7 @@ class HFLM(LM):
         return list(torch.split(flat, [len(t) for t in targets]))
 
     # -- generation ------------------------------------------------------------------------
-    def _iter_generate(
-        self, requests: Sequence[GenerationRequest]
-    ) -> Iterator[tuple[int, GenerationResult]]:
+    def _iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
         prompts = [
             r.prompt if r.prompt is not None else self.render_chat(r.message_dicts()) for r in requests
         ]

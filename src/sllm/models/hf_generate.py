@@ -99,7 +99,9 @@ def generate_batch(lm: HFLM, prompts: list[str], config: GenerationConfig) -> li
     return [_finish(tokenizer, row.tolist(), enders, config) for row in output[:, width:]]
 
 
-def _finish(tokenizer: Any, new_ids: list[int], enders: set[int], config: GenerationConfig) -> GenerationResult:
+def _finish(
+    tokenizer: Any, new_ids: list[int], enders: set[int], config: GenerationConfig
+) -> GenerationResult:
     cut = next((i for i, token in enumerate(new_ids) if token in enders), None)
     kept = new_ids if cut is None else new_ids[:cut]
     text, stopped = truncate_at_stop(tokenizer.decode(kept, skip_special_tokens=True), config.stop)

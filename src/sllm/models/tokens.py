@@ -14,7 +14,14 @@ Encode = Callable[[str], list[int]]
 
 
 def encode_pair(encode: Encode, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """Tokenise context+continuation jointly and split at the context's token count."""
+    """Tokenise context+continuation jointly; the continuation is what follows the shared prefix.
+
+    This equals lm-eval's split (at the context's token count) whenever the joint tokenisation
+    starts with the context's own tokens. Where the last context token merges with the
+    continuation ("Hello wor" + "ld" -> "Hello", " world"), lm-eval's split would leave an empty
+    or misattributed continuation; we split after the longest common prefix instead, so the
+    merged token is scored as part of the continuation, as the model really sees it.
+    """
     # Trailing spaces of the context belong to the continuation, as in lm-eval.
     stripped = len(context) - len(context.rstrip(" "))
     if stripped:
@@ -22,7 +29,12 @@ def encode_pair(encode: Encode, context: str, continuation: str) -> tuple[list[i
         context = context[:-stripped]
     whole = encode(context + continuation)
     context_ids = encode(context)
-    return whole[: len(context_ids)], whole[len(context_ids) :]
+    shared = 0
+    for a, b in zip(whole, context_ids):
+        if a != b:
+            break
+        shared += 1
+    return whole[:shared], whole[shared:]
 
 
 def rolling_windows(
@@ -42,3 +54,14 @@ def rolling_windows(
         window = tokens[max(end - max_seq_len - 1, 0) : end]
         yield window[: len(window) - size], window[len(window) - size :]
         predicted = end
+
+
+def request_tokens(
+    encode: Encode, prefix_token: int, context: str, continuation: str
+) -> tuple[list[int], list[int]]:
+    """Token ids of a log-likelihood request; an empty context becomes the prefix token."""
+    if context:
+        context_ids, continuation_ids = encode_pair(encode, context, continuation)
+    else:
+        context_ids, continuation_ids = [], encode(continuation)
+    return context_ids or [prefix_token], continuation_ids

@@ -1,0 +1,60 @@
+"""The Typer app, global options and the error boundary (one clear line, exit 1 or 2)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from sllm import __version__
+from sllm.errors import SllmError
+
+app = typer.Typer(
+    name="sllm",
+    help="The small-LLM lifecycle toolkit: generate, evaluate, judge, train, track and serve.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+err = Console(stderr=True)
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"sllm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """sllm: one CLI for the whole small-LLM lifecycle. Run `sllm COMMAND --help` for examples."""
+    _state["debug"] = debug
+
+
+def _register_commands() -> None:
+    # Imported for their side effect of adding commands to `app`; each module is small and
+    # imports heavy libraries (torch, mlflow) only inside its command functions.
+    from sllm.cli import cache_cmd, chat, generate, runs  # noqa: F401
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning SllmError into one line and an exit code."""
+    _register_commands()
+    try:
+        app()
+    except SllmError as exc:
+        if _state["debug"] or "--debug" in sys.argv:
+            raise
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow]")
+        sys.exit(130)
