@@ -43,7 +43,12 @@ def throughput(lm: LM, batch: int, new_tokens: int, rounds: int) -> dict[str, fl
     for _ in range(rounds):
         tokens += sum(r.n_tokens for r in lm.generate(requests))
     seconds = time.perf_counter() - start
-    return {"batch": batch, "tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1)}
+    return {
+        "batch": batch,
+        "tokens": tokens,
+        "seconds": round(seconds, 2),
+        "tokens_per_s": round(tokens / seconds, 1),
+    }
 
 
 def main() -> None:
@@ -59,14 +64,20 @@ def main() -> None:
     if importlib.util.find_spec("llama_cpp"):
         llama = load_model(f"gguf:{default_gguf_path()},engine=llamacpp")
         rows.append({"engine": "llama.cpp Q4_1", **throughput(llama, 1, args.new_tokens, 4)})
-    machine = {"cpu_threads": torch.get_num_threads(), "python": platform.python_version(), "torch": torch.__version__}
+    machine = {
+        "cpu_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
     if args.json:
         print(json.dumps({"machine": machine, "results": rows}))
         return
     print(f"machine: {machine}")
     print(f"{'engine':<20} {'batch':>5} {'tokens':>7} {'seconds':>8} {'tokens/s':>9}")
     for row in rows:
-        print(f"{row['engine']:<20} {row['batch']:>5} {row['tokens']:>7} {row['seconds']:>8} {row['tokens_per_s']:>9}")
+        print(
+            f"{row['engine']:<20} {row['batch']:>5} {row['tokens']:>7} {row['seconds']:>8} {row['tokens_per_s']:>9}"
+        )
 
 
 if __name__ == "__main__":

@@ -106,3 +106,19 @@ def test_rolling_over_a_short_window_matches_long_window_within_tolerance(defaul
         default_lm.max_length = saved
     # Less context can only make a repeated text less predictable, never free.
     assert short < long
+
+
+def test_shared_context_scoring_equals_plain_scoring(default_lm):
+    contexts = ["Question: Which planet is red?\nAnswer:", "The weather today is", "A"]
+    endings = [" Mars", " Jupiter is the largest planet", " B", " sunny and warm", " C"]
+    requests = [LoglikelihoodRequest(c, e) for c in contexts for e in endings]
+    requests.append(LoglikelihoodRequest("Unshared context", " once"))
+    shared = default_lm.loglikelihood(requests)
+    default_lm.options.share_context = False
+    try:
+        plain = default_lm.loglikelihood(requests)
+    finally:
+        default_lm.options.share_context = True
+    for a, b in zip(shared, plain):
+        assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
+        assert a.is_greedy == b.is_greedy and a.n_tokens == b.n_tokens

@@ -24,6 +24,7 @@ from sllm.models.base import (
     RollingResult,
 )
 from sllm.models.hf_generate import generate_batch, group_for_generation
+from sllm.models.hf_shared import group_by_context, plan_batches, score_shared
 from sllm.models.options import BackendOptions, parse_options
 from sllm.models.tokens import request_tokens, rolling_windows
 
@@ -41,6 +42,7 @@ class HFOptions(BackendOptions):
     revision: str | None = None
     trust_remote_code: bool = False
     score_padding: Literal["right", "left"] = "right"
+    share_context: bool = True
 
 
 def pick_device(requested: str) -> str:
@@ -151,11 +153,20 @@ class HFLM(LM):
         self, pairs: Sequence[tuple[list[int], list[int]]]
     ) -> Iterator[tuple[int, tuple[float, bool, int]]]:
         """Yield (index, (sum logprob, is_greedy, n tokens)) for token-id pairs, longest first."""
-        order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            scores = self._score_batch([pairs[i] for i in batch])
-            yield from zip(batch, scores)
+        head = _plain_lm_head(self.model)
+        rest = list(range(len(pairs)))
+        if head is not None and self.options.share_context:
+            groups, rest = group_by_context(pairs)
+            too_long = [g for g in groups if any(sum(map(len, pairs[i])) > self.max_length for i in g)]
+            rest += [i for g in too_long for i in g]
+            groups = [g for g in groups if g not in too_long]
+            pad = self.tokenizer.pad_token_id
+            for batch in plan_batches(pairs, groups, self.batch_size):
+                yield from score_shared(self.model, head, pairs, batch, pad, self.device)
+        rest.sort(key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
+        for start in range(0, len(rest), self.batch_size):
+            batch = rest[start : start + self.batch_size]
+            yield from zip(batch, self._score_batch([pairs[i] for i in batch]))
 
     @torch.inference_mode()
     def _score_batch(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, bool, int]]:

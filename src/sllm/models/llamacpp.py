@@ -67,6 +67,26 @@ class LlamaCppLM(LM):
         """BOS stands for an empty context, as in the transformers backend."""
         return int(self.llm.token_bos())
 
+    def render_chat(self, messages: list[dict[str, str]]) -> str:
+        """Render the GGUF's own chat template, exactly as transformers' apply_chat_template does."""
+        # llama-cpp-python's chat handlers guess a format and may not use the file's template.
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise NotSupportedError(f"{self.path.name} has no chat template; use a raw prompt")
+        vocab = self.llm.detokenize
+        return (
+            ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+            .from_string(template)
+            .render(
+                messages=messages,
+                add_generation_prompt=True,
+                bos_token=vocab([self.llm.token_bos()], special=True).decode("utf-8", "replace"),
+                eos_token=vocab([self.llm.token_eos()], special=True).decode("utf-8", "replace"),
+            )
+        )
+
     def _score(self, context: list[int], continuation: list[int]) -> tuple[float, bool]:
         tokens = (context + continuation)[-(self.max_length + 1) :]
         self.llm.reset()
@@ -100,12 +120,13 @@ class LlamaCppLM(LM):
     def _iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
         for index, request in enumerate(requests):
             kwargs = _sampling_kwargs(request.config)
-            if request.prompt is not None:
-                out = self.llm.create_completion(request.prompt, **kwargs)
-                text = out["choices"][0]["text"]
-            else:
-                out = self.llm.create_chat_completion(request.message_dicts(), **kwargs)
-                text = out["choices"][0]["message"]["content"] or ""
+            if request.config.ignore_eos:
+                kwargs["logit_bias"] = {int(self.llm.token_eos()): float("-inf")}
+            prompt = (
+                request.prompt if request.prompt is not None else self.render_chat(request.message_dicts())
+            )
+            out = self.llm.create_completion(prompt, **kwargs)
+            text = out["choices"][0]["text"]
             text, _ = truncate_at_stop(text, request.config.stop)
             reason = "length" if out["choices"][0].get("finish_reason") == "length" else "stop"
             tokens = int((out.get("usage") or {}).get("completion_tokens", 0))
@@ -116,8 +137,6 @@ def _sampling_kwargs(config: GenerationConfig) -> dict[str, Any]:
     """Map our settings onto llama.cpp's sampler (temperature 0 is its greedy)."""
     if config.strategy == "beam":
         raise NotSupportedError("beam search is not supported by the llama.cpp backend")
-    if config.ignore_eos:
-        raise NotSupportedError("ignore_eos is not supported by the llama.cpp backend")
     sampling = config.strategy == "sample"
     return {
         "max_tokens": config.max_new_tokens,

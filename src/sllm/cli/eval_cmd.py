@@ -1,0 +1,75 @@
+"""`sllm eval`: benchmarks and metrics on any model, lm-evaluation-harness-compatible numbers."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+
+from sllm.cli.app import app
+from sllm.cli.options import JsonOption, ModelOption, NoCacheOption
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  sllm eval --tasks hellaswag --limit 50
+  sllm eval --model hf:./out --tasks mmlu,hellaswag --num-fewshot 5 --data-dir ../shared/data
+  sllm eval --tasks truthfulqa_mc1,truthfulqa_mc2 --batch-size 16 --json
+  sllm eval --tasks my_task --include-path ./my_tasks --no-track
+
+Without --data-dir (or SLLM_DATA_DIR), tasks load from the Hugging Face hub when online, else
+from the small sample bundled with sllm (a warning says so). Results go to
+OUTPUT/<model>/<time>/results.json with every prompt and answer in samples.jsonl.
+"""
+
+
+@app.command("eval", epilog=EXAMPLES)
+def eval_command(
+    tasks: str = typer.Option(..., "--tasks", "-t", help="Comma-separated task or group names."),
+    model: str = ModelOption,
+    num_fewshot: int | None = typer.Option(None, "--num-fewshot", "-k", help="Exemplars per prompt."),
+    fewshot: str | None = typer.Option(None, "--fewshot", help="Exemplar choice: first_n | random."),
+    limit: int | None = typer.Option(None, "--limit", help="Only the first N documents of each task."),
+    data_dir: str | None = typer.Option(None, "--data-dir", help="Folder laid out like ../shared/data."),
+    include_path: list[str] | None = typer.Option(None, "--include-path", help="Folder of task YAML."),
+    batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="Requests per forward pass."),
+    output: str = typer.Option("sllm-results", "--output", "-o", help="Folder for the records."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not record an MLflow run."),
+    no_cache: bool = NoCacheOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Evaluate a model on tasks; print a table (or JSON) and write results and samples."""
+    from sllm.evaluation.pipeline import EvalConfig, evaluate, output_dir
+    from sllm.evaluation.records import results_table, track_evaluation, write_records
+
+    config = EvalConfig(
+        model=model,
+        tasks=[t.strip() for t in tasks.split(",") if t.strip()],
+        num_fewshot=num_fewshot,
+        fewshot_sampler=fewshot,
+        limit=limit,
+        data_dir=data_dir,
+        include_paths=include_path or [],
+        batch_size=batch_size,
+        use_cache=not no_cache,
+        output=output,
+        track=not no_track,
+    )
+    err = Console(stderr=True)
+    record = evaluate(config, progress=True)
+    for task, source in record["data_sources"].items():
+        if source.startswith("bundled sample"):
+            err.print(
+                f"[yellow]warning:[/yellow] {task} ran on the small bundled sample; "
+                "pass --data-dir for the full data"
+            )
+    folder = output_dir(config)
+    summary = write_records(record, folder)
+    summary["run_id"] = track_evaluation(summary, folder, config.track)
+    if as_json:
+        keep = ("model", "results", "samples", "run_id", "cache")
+        print(json.dumps({k: summary[k] for k in keep}, default=str))
+        return
+    Console().print(results_table(summary))
+    err.print(f"records: {folder}" + (f"  run: {summary['run_id']}" if summary["run_id"] else ""))

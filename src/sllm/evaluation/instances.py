@@ -1,0 +1,88 @@
+"""Turn task documents into prompts and model requests (one Instance per document)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sllm.errors import SllmError
+from sllm.models.base import LoglikelihoodRequest
+from sllm.prompting.fewshot import select_exemplars
+from sllm.tasks.spec import TaskSpec
+from sllm.tasks.templates import evaluate, render
+
+Doc = dict[str, Any]
+
+
+@dataclass
+class Instance:
+    """One evaluated document: its prompt, choices, gold answer and (later) model outputs."""
+
+    task: str
+    doc_id: int
+    doc: Doc
+    prompt: str
+    choices: list[str]
+    gold: int | str
+    requests: list[LoglikelihoodRequest] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+
+
+def _context(spec: TaskSpec, doc: Doc) -> dict[str, Any]:
+    return {**spec.variables, **doc}
+
+
+def target_text(spec: TaskSpec, doc: Doc, where: str) -> str:
+    """The answer string of a document as it appears after an exemplar."""
+    ctx = _context(spec, doc)
+    target = evaluate(spec.doc_to_target, ctx, where)
+    if spec.doc_to_choice is not None:
+        choices = evaluate(spec.doc_to_choice, ctx, where)
+        return str(choices[gold_index(target, choices, where)])
+    return str(target)
+
+
+def gold_index(target: Any, choices: list[Any], where: str) -> int:
+    """Accept the gold answer as an index or as the text of a choice."""
+    if isinstance(target, str) and target.strip().lstrip("-").isdigit():
+        target = int(target)
+    if isinstance(target, int) and 0 <= target < len(choices):
+        return target
+    if target in choices:
+        return choices.index(target)
+    raise SllmError(f"{where}: gold answer {target!r} is neither a choice index nor one of the choices")
+
+
+def build_prompt(spec: TaskSpec, doc: Doc, exemplars: list[Doc], where: str) -> str:
+    """Description, exemplars with their answers, then the question (lm-eval's layout)."""
+    description = render(spec.description, spec.variables, where) if spec.description else ""
+    shots = [
+        render(spec.doc_to_text, _context(spec, ex), where)
+        + spec.target_delimiter
+        + target_text(spec, ex, where)
+        for ex in exemplars
+    ]
+    block = spec.fewshot.delimiter.join(shots) + spec.fewshot.delimiter if shots else ""
+    return description + block + render(spec.doc_to_text, _context(spec, doc), where)
+
+
+def build_instances(
+    spec: TaskSpec, docs: list[Doc], fewshot_pool: list[Doc], num_fewshot: int, sampler: str | None = None
+) -> list[Instance]:
+    """Build the prompt and log-likelihood requests of every document of a multiple-choice task."""
+    instances = []
+    pool = fewshot_pool or docs
+    for doc_id, doc in enumerate(docs):
+        where = f"task {spec.task}, document {doc_id}"
+        exemplars = select_exemplars(
+            pool, doc, num_fewshot, sampler or spec.fewshot.sampler, spec.fewshot.seed, doc_id
+        )
+        prompt = build_prompt(spec, doc, exemplars, where)
+        ctx = _context(spec, doc)
+        choices = [str(c) for c in evaluate(spec.doc_to_choice or "[]", ctx, where)]
+        if not choices:
+            raise SllmError(f"{where}: no choices")
+        gold = gold_index(evaluate(spec.doc_to_target, ctx, where), choices, where)
+        requests = [LoglikelihoodRequest(prompt, spec.target_delimiter + c) for c in choices]
+        instances.append(Instance(spec.task, doc_id, doc, prompt, choices, gold, requests))
+    return instances

@@ -1,0 +1,187 @@
+"""`evaluate`: build requests for every task, run them through one (cached) model, score, aggregate.
+
+Stages, in one direction: spec -> documents -> instances (prompt + requests) -> model outputs ->
+per-document metrics -> per-task and per-group aggregates -> records (JSON, JSONL, MLflow).
+All tasks' requests go to the model together, so batching and length-sorting see everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sllm.errors import UsageError
+from sllm.evaluation.instances import Instance, build_instances
+from sllm.evaluation.scoring import mean_stderr, score_instance
+from sllm.models.base import LM, LoglikelihoodRequest
+from sllm.tasks.data import load_task_data
+from sllm.tasks.registry import get_registry
+from sllm.tasks.spec import TaskSpec
+
+
+class EvalConfig(BaseModel):
+    """Everything `sllm eval` needs; the CLI and YAML fill the same object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "default"
+    tasks: list[str] = Field(..., min_length=1)
+    num_fewshot: int | None = Field(None, ge=0, description="override every task's k")
+    fewshot_sampler: str | None = Field(None, description="first_n | random (override)")
+    limit: int | None = Field(None, ge=1, description="first N documents of each task")
+    data_dir: str | None = None
+    include_paths: list[str] = Field(default_factory=list)
+    batch_size: int | None = Field(None, ge=1)
+    use_cache: bool = True
+    output: str = "sllm-results"
+    track: bool = True
+
+
+class TaskResult(BaseModel):
+    """Aggregates of one task: metric means with standard errors, sizes, provenance."""
+
+    metrics: dict[str, float]
+    n: int
+    version: str
+    num_fewshot: int
+    data_source: str
+
+
+def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -> dict[str, Any]:
+    """Run an evaluation and return its results record (also written by `write_results`)."""
+    started = time.time()
+    registry = get_registry(config.include_paths)
+    specs = registry.resolve(config.tasks)
+    unsupported = [s.task for s in specs if s.output_type != "multiple_choice"]
+    if unsupported:
+        raise UsageError(f"output type not yet supported for: {', '.join(unsupported)}")
+    if lm is None:
+        from sllm.models.spec import open_model
+
+        lm = open_model(config.model, use_cache=config.use_cache, batch_size=config.batch_size)
+    per_task: dict[str, list[Instance]] = {}
+    meta: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        data = load_task_data(spec, config.data_dir)
+        docs = data.docs[: config.limit] if config.limit else data.docs
+        k = spec.fewshot.num_fewshot if config.num_fewshot is None else config.num_fewshot
+        per_task[spec.task] = build_instances(spec, docs, data.fewshot_docs, k, config.fewshot_sampler)
+        meta[spec.task] = {"spec": spec, "num_fewshot": k, "source": data.source, "digest": docs_digest(docs)}
+    _run_requests(lm, per_task, specs, progress)
+    results, samples = _score(per_task, meta)
+    groups = _group_results(registry.groups, config.tasks, meta, samples)
+    return {
+        "model": config.model,
+        "model_fingerprint": lm.fingerprint(),
+        "config": config.model_dump(),
+        "results": {**results, **groups},
+        "groups": {g: [t for t in registry.groups[g] if t in per_task] for g in groups},
+        "versions": {t: m["spec"].version for t, m in meta.items()},
+        "data_sources": {t: m["source"] for t, m in meta.items()},
+        "data_digests": {t: m["digest"] for t, m in meta.items()},
+        "samples_records": samples,
+        "cache": _cache_counts(lm),
+        "duration_s": round(time.time() - started, 2),
+    }
+
+
+def _cache_counts(lm: LM) -> dict[str, int]:
+    """How many requests the cache answered and how many the model computed in this run."""
+    inner = getattr(lm, "inner", lm)
+    return {"hits": int(getattr(lm, "hits", 0)), "computed": int(sum(inner.calls.values()))}
+
+
+def _run_requests(lm: LM, per_task: dict[str, list[Instance]], specs: list[TaskSpec], progress: bool) -> None:
+    """Send every log-likelihood request of every task in one call, then hand results back."""
+    needs_uncond = {s.task for s in specs if "acc_mutual_info" in s.metrics}
+    flat: list[LoglikelihoodRequest] = []
+    for task, instances in per_task.items():
+        for inst in instances:
+            flat.extend(inst.requests)
+            if task in needs_uncond:
+                flat.extend(LoglikelihoodRequest("", r.continuation) for r in inst.requests)
+    outputs = iter(lm.loglikelihood(flat, progress=progress))
+    for task, instances in per_task.items():
+        for inst in instances:
+            inst.outputs = [next(outputs) for _ in inst.requests]
+            if task in needs_uncond:
+                inst.doc["_unconditional"] = [next(outputs).logprob for _ in inst.requests]
+
+
+def _score(
+    per_task: dict[str, list[Instance]], meta: dict[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    results: dict[str, dict[str, Any]] = {}
+    samples: dict[str, list[dict[str, Any]]] = {}
+    for task, instances in per_task.items():
+        spec: TaskSpec = meta[task]["spec"]
+        rows = []
+        for inst in instances:
+            uncond = inst.doc.pop("_unconditional", None)
+            scores = score_instance(inst, spec.metrics, uncond)
+            best = max(range(len(inst.choices)), key=lambda i: inst.outputs[i].logprob)
+            rows.append(
+                {
+                    "task": task,
+                    "doc_id": inst.doc_id,
+                    "prompt": inst.prompt,
+                    "target": inst.choices[inst.gold],
+                    "prediction": inst.choices[best],
+                    "choices": inst.choices,
+                    "gold": inst.gold,
+                    "loglikelihoods": [o.logprob for o in inst.outputs],
+                    "is_greedy": [o.is_greedy for o in inst.outputs],
+                    **scores,
+                }
+            )
+        samples[task] = rows
+        metrics: dict[str, float] = {}
+        for name in spec.metrics:
+            mean, stderr = mean_stderr([r[name] for r in rows])
+            metrics[name], metrics[f"{name}_stderr"] = mean, stderr
+        results[task] = {
+            **metrics,
+            "n": len(rows),
+            "version": spec.version,
+            "num_fewshot": meta[task]["num_fewshot"],
+            "data_source": meta[task]["source"],
+        }
+    return results, samples
+
+
+def _group_results(
+    groups: dict[str, list[str]],
+    asked: list[str],
+    meta: dict[str, dict[str, Any]],
+    samples: dict[str, list[dict[str, Any]]],
+) -> dict[str, dict[str, Any]]:
+    """Per-document aggregation over a group's member tasks (lm-eval's weight_by_size)."""
+    out: dict[str, dict[str, Any]] = {}
+    for group in (g for g in asked if g in groups):
+        members = [t for t in groups[group] if t in samples]
+        # A metric is reported for the group only when every member task computes it.
+        shared = set.intersection(*(set(meta[t]["spec"].metrics) for t in members))
+        metrics: dict[str, Any] = {"n": sum(len(samples[t]) for t in members), "tasks": len(members)}
+        for name in sorted(shared):
+            metrics[name], metrics[f"{name}_stderr"] = mean_stderr(
+                [row[name] for t in members for row in samples[t]]
+            )
+        out[group] = metrics
+    return out
+
+
+def docs_digest(docs: list[dict[str, Any]]) -> str:
+    """Content digest of the evaluated documents (order matters: doc ids follow it)."""
+    payload = json.dumps(docs, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def output_dir(config: EvalConfig) -> Path:
+    """Folder for this run's records: OUTPUT/<model slug>/<UTC timestamp>."""
+    slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in config.model)[:80]
+    return Path(config.output) / slug / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -1,0 +1,100 @@
+"""Write an evaluation's records: results JSON, per-sample JSONL, a terminal table, an MLflow run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from sllm import __version__
+
+
+def write_records(record: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Write results.json and samples.jsonl under `folder`; return the summary record."""
+    folder.mkdir(parents=True, exist_ok=True)
+    samples_path = folder / "samples.jsonl"
+    with samples_path.open("w", encoding="utf-8") as handle:
+        for rows in record["samples_records"].values():
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    summary = {k: v for k, v in record.items() if k != "samples_records"}
+    summary.update(samples=str(samples_path), sllm_version=__version__)
+    (folder / "results.json").write_text(json.dumps(_clean(summary), indent=2, ensure_ascii=False))
+    return summary
+
+
+def results_table(summary: dict[str, Any]) -> Table:
+    """A readable table: one row per task or group and metric, value ± stderr."""
+    table = Table(title=f"sllm eval — {summary['model']}")
+    for column, justify in (
+        ("task", "left"),
+        ("n", "right"),
+        ("shots", "right"),
+        ("metric", "left"),
+        ("value", "right"),
+        ("± stderr", "right"),
+    ):
+        table.add_column(column, justify=justify)
+    for task, metrics in summary["results"].items():
+        names = [k for k, v in metrics.items() if isinstance(v, float) and not k.endswith("_stderr")]
+        for i, name in enumerate(names):
+            stderr = metrics.get(f"{name}_stderr", float("nan"))
+            table.add_row(
+                task if i == 0 else "",
+                str(metrics.get("n", "")) if i == 0 else "",
+                str(metrics.get("num_fewshot", "")) if i == 0 else "",
+                name,
+                f"{metrics[name]:.4f}",
+                "" if math.isnan(stderr) else f"{stderr:.4f}",
+            )
+    return table
+
+
+def track_evaluation(summary: dict[str, Any], folder: Path, enabled: bool) -> str | None:
+    """Record the evaluation as an MLflow run; return its id (None when tracking is off)."""
+    if not enabled:
+        return None
+    from sllm.tracking import track_run
+
+    config = summary["config"]
+    params = {
+        "model": summary["model"],
+        "model_fingerprint": summary["model_fingerprint"],
+        "tasks": ",".join(config["tasks"]),
+        "num_fewshot": config["num_fewshot"],
+        "limit": config["limit"],
+        "data_dir": config["data_dir"],
+    }
+    with track_run("eval", params=params, tags={"sllm.command": "eval"}) as run:
+        metrics = {
+            f"{task}/{name}": value
+            for task, values in summary["results"].items()
+            for name, value in values.items()
+            if isinstance(value, float) and not math.isnan(value)
+        }
+        run.log_metrics(metrics)
+        for task, source in summary["data_sources"].items():
+            run.log_dataset(
+                task,
+                digest=summary["data_digests"][task],
+                source=source,
+                n_rows=summary["results"][task]["n"],
+                context="evaluation",
+            )
+        run.log_artifact(str(folder / "results.json"))
+        run.log_artifact(str(folder / "samples.jsonl"))
+        return run.run_id
+
+
+def _clean(value: Any) -> Any:
+    """NaN is not JSON: write null instead."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value

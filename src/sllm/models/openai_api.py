@@ -1,0 +1,213 @@
+"""Any OpenAI-compatible server (Ollama, vLLM, llama.cpp server, OpenAI) through the official client.
+
+Retries with exponential backoff are the `openai` client's own (connection errors, 408, 409,
+429 and 5xx, bounded by `max_retries`); requests run concurrently in a thread pool
+(`concurrency`) and stream back as each one completes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Literal
+
+from sllm.errors import NotSupportedError, SllmError, UsageError
+from sllm.generation.config import GenerationConfig
+from sllm.generation.stopping import truncate_at_stop
+from sllm.models.base import (
+    LM,
+    GenerationRequest,
+    GenerationResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    RollingRequest,
+    RollingResult,
+)
+from sllm.models.options import BackendOptions, parse_options
+
+NO_LOGPROBS = (
+    "log-likelihood is not supported by this server: it returned no prompt logprobs "
+    "(needs echo + logprobs on /completions, e.g. vLLM)"
+)
+
+
+class OpenAIOptions(BackendOptions):
+    """Options of `openai:` specs."""
+
+    timeout: float = 60.0
+    max_retries: int = 3
+    concurrency: int = 4
+    api_key: str | None = None
+    revision: str | None = None
+    api: Literal["auto", "chat", "completions"] = "auto"
+
+
+class OpenAILM(LM):
+    """A model behind an OpenAI-compatible HTTP API."""
+
+    def __init__(self, target: str, options: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        model, sep, base_url = target.partition("@")
+        if not sep or not model or not base_url.startswith(("http://", "https://")):
+            raise UsageError(f"openai spec '{target}' must look like openai:MODEL@http://HOST:PORT/v1")
+        self.model_name, self.base_url = model, base_url.rstrip("/")
+        self.options = parse_options(OpenAIOptions, options or {}, f"openai:{target}")
+        import openai
+
+        key = self.options.api_key or os.environ.get("SLLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        self.client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=key or "EMPTY",
+            timeout=self.options.timeout,
+            max_retries=self.options.max_retries,
+        )
+
+    def fingerprint(self) -> str:
+        """The server cannot prove its weights: name, URL and a user-given revision."""
+        return f"openai|{self.model_name}@{self.base_url}|revision={self.options.revision or 'unknown'}"
+
+    # -- streaming over a thread pool --------------------------------------------------------
+    def _concurrent(self, items: Sequence[Any], fn: Callable[[Any], Any]) -> Iterator[tuple[int, Any]]:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency))
+        try:
+            pending: dict[Future[Any], int] = {
+                pool.submit(self._call, fn, item): i for i, item in enumerate(items)
+            }
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = pending.pop(future)
+                    yield index, future.result()
+        finally:
+            # On an error (or a consumer that stops early) queued requests are dropped, not sent.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _call(self, fn: Callable[[Any], Any], item: Any) -> Any:
+        import openai
+
+        try:
+            return fn(item)
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            reason = str(exc.__cause__ or exc).strip().splitlines()[0]
+            raise SllmError(f"cannot reach OpenAI-compatible server at {self.base_url}: {reason}") from None
+        except openai.NotFoundError as exc:
+            raise SllmError(
+                f"model '{self.model_name}' not found at {self.base_url}: {_message(exc)}"
+            ) from None
+        except openai.APIStatusError as exc:
+            raise SllmError(f"server {self.base_url} answered {exc.status_code}: {_message(exc)}") from None
+
+    # -- generation ----------------------------------------------------------------------------
+    def _iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
+        for request in requests:
+            if request.config.strategy == "beam":
+                raise NotSupportedError("beam search is not supported by the openai backend")
+        return self._concurrent(requests, self._generate_one)
+
+    def _generate_one(self, request: GenerationRequest) -> GenerationResult:
+        kwargs = _sampling_kwargs(request.config)
+        use_chat = request.messages is not None or self.options.api == "chat"
+        if use_chat and self.options.api != "completions":
+            messages = (
+                request.message_dicts()
+                if request.messages is not None
+                else [{"role": "user", "content": request.prompt or ""}]
+            )
+            response = self.client.chat.completions.create(model=self.model_name, messages=messages, **kwargs)
+            choice = response.choices[0]
+            text = choice.message.content or ""
+        else:
+            prompt = request.prompt if request.prompt is not None else _flatten(request.message_dicts())
+            response = self.client.completions.create(model=self.model_name, prompt=prompt, **kwargs)
+            choice = response.choices[0]
+            text = choice.text or ""
+        text, _ = truncate_at_stop(text, request.config.stop)
+        tokens = response.usage.completion_tokens if response.usage else 0
+        reason = "length" if choice.finish_reason == "length" else "stop"
+        return GenerationResult(text=text, n_tokens=int(tokens or 0), finish_reason=reason)
+
+    # -- scoring -------------------------------------------------------------------------------
+    def _iter_loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest]
+    ) -> Iterator[tuple[int, LoglikelihoodResult]]:
+        def score(request: LoglikelihoodRequest) -> LoglikelihoodResult:
+            total, greedy, n = self._prompt_logprobs(request.context, request.continuation)
+            return LoglikelihoodResult(logprob=total, is_greedy=greedy, n_tokens=n)
+
+        return self._concurrent(requests, score)
+
+    def _iter_loglikelihood_rolling(
+        self, requests: Sequence[RollingRequest]
+    ) -> Iterator[tuple[int, RollingResult]]:
+        def score(request: RollingRequest) -> RollingResult:
+            total, _, n = self._prompt_logprobs("", request.text)
+            return RollingResult(logprob=total, n_tokens=n)
+
+        return self._concurrent(requests, score)
+
+    def _prompt_logprobs(self, context: str, continuation: str) -> tuple[float, bool, int]:
+        """Sum the echoed logprobs of the tokens that start at or after the context's end."""
+        response = self.client.completions.create(
+            model=self.model_name,
+            prompt=context + continuation,
+            echo=True,
+            max_tokens=0,
+            logprobs=1,
+            temperature=0.0,
+        )
+        logprobs = response.choices[0].logprobs
+        if logprobs is None or not logprobs.token_logprobs or logprobs.text_offset is None:
+            raise NotSupportedError(NO_LOGPROBS)
+        total, greedy, n = 0.0, True, 0
+        tops = logprobs.top_logprobs or [None] * len(logprobs.tokens)
+        for token, value, offset, top in zip(
+            logprobs.tokens, logprobs.token_logprobs, logprobs.text_offset, tops
+        ):
+            if offset < len(context) or value is None:
+                continue
+            total += value
+            n += 1
+            if top:
+                greedy &= max(top, key=top.get) == token
+        return total, greedy, n
+
+
+def _sampling_kwargs(config: GenerationConfig) -> dict[str, Any]:
+    """Greedy is temperature 0; top_k and repetition_penalty are vLLM/Ollama extensions."""
+    sampling = config.strategy == "sample"
+    kwargs: dict[str, Any] = {
+        "max_tokens": config.max_new_tokens,
+        "temperature": config.temperature if sampling else 0.0,
+    }
+    extra: dict[str, Any] = {}
+    if sampling:
+        kwargs["top_p"] = config.top_p
+        if config.top_k > 0:
+            extra["top_k"] = config.top_k
+    if config.repetition_penalty != 1.0:
+        extra["repetition_penalty"] = config.repetition_penalty
+    if config.ignore_eos:
+        extra["ignore_eos"] = True
+    if config.seed is not None:
+        kwargs["seed"] = config.seed
+    if config.stop:
+        kwargs["stop"] = list(config.stop)
+    if extra:
+        kwargs["extra_body"] = extra
+    return kwargs
+
+
+def _flatten(messages: list[dict[str, str]]) -> str:
+    """A chat as plain text, for `api=completions` servers that have no chat endpoint."""
+    return "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
+
+
+def _message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error")
+        detail = error.get("message") if isinstance(error, dict) else body.get("message")
+        if detail:
+            return str(detail).splitlines()[0]
+    return str(exc).splitlines()[0]

@@ -1,0 +1,1 @@
+"""Prompt construction: few-shot exemplar selection and context assembly."""

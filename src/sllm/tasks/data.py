@@ -1,0 +1,124 @@
+"""Find a task's documents: --data-dir, SLLM_DATA_DIR, the HF hub (online), or the bundled sample.
+
+Local folders use the same layout and file names as ../shared/data/<dataset>/, so another slice
+of the same source can be swapped in by copying it under those names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sllm.errors import SllmError, unknown_name
+from sllm.tasks.loaders import Doc, load_file
+from sllm.tasks.spec import TaskSpec
+
+SAMPLES = Path(__file__).parent / "samples"
+_PROCESSORS: dict[str, Callable[[Doc], Doc]] = {}
+
+
+@dataclass
+class TaskData:
+    """The evaluated documents, the few-shot pool and where both came from."""
+
+    docs: list[Doc]
+    fewshot_docs: list[Doc]
+    source: str
+
+
+def register_processor(name: str) -> Callable[[Callable[[Doc], Doc]], Callable[[Doc], Doc]]:
+    """Register a per-document processor that YAML names in `process_docs`."""
+
+    def wrap(fn: Callable[[Doc], Doc]) -> Callable[[Doc], Doc]:
+        _PROCESSORS[name] = fn
+        return fn
+
+    return wrap
+
+
+def load_task_data(spec: TaskSpec, data_dir: str | Path | None = None) -> TaskData:
+    """Load the documents of a task from the first place that has them."""
+    own = Path(spec.dataset.folder)
+    if own.is_absolute() or spec.dataset.folder.startswith("."):
+        # A user's task names its data relative to its own YAML file.
+        base = own if own.is_absolute() else Path(spec.source).parent / own
+        return _process(spec, _from_folder(spec, base), str(base))
+    for folder in (data_dir, os.environ.get("SLLM_DATA_DIR")):
+        if folder:
+            base = Path(folder).expanduser() / spec.dataset.folder
+            if (base / spec.dataset.test).is_file():
+                return _process(spec, _from_folder(spec, base), str(base))
+            if data_dir and folder == data_dir:
+                raise SllmError(f"task {spec.task}: data file not found: {base / spec.dataset.test}")
+    if spec.dataset.hub_path and not _offline():
+        return _process(spec, _from_hub(spec), f"hub:{spec.dataset.hub_path}")
+    sample = SAMPLES / spec.dataset.folder
+    if (sample / spec.dataset.test).is_file():
+        return _process(spec, _from_folder(spec, sample), f"bundled sample ({sample})")
+    raise SllmError(
+        f"task {spec.task}: no data found; pass --data-dir DIR with {spec.dataset.folder}/"
+        f"{spec.dataset.test} inside (the layout of ../shared/data), or go online for "
+        f"{spec.dataset.hub_path or 'its hub dataset'}"
+    )
+
+
+def _from_folder(spec: TaskSpec, base: Path) -> tuple[list[Doc], list[Doc]]:
+    options = spec.dataset.format_options
+    docs = load_file(base / spec.dataset.test, spec.dataset.format, options)
+    fewshot: list[Doc] = []
+    if spec.dataset.fewshot and (base / spec.dataset.fewshot).is_file():
+        fewshot = load_file(base / spec.dataset.fewshot, spec.dataset.format, options)
+    return docs, fewshot
+
+
+def _from_hub(spec: TaskSpec) -> tuple[list[Doc], list[Doc]]:
+    import datasets
+
+    ds = spec.dataset
+    try:
+        docs = list(datasets.load_dataset(ds.hub_path, ds.hub_name, split=ds.hub_test_split or "test"))
+        fewshot = (
+            list(datasets.load_dataset(ds.hub_path, ds.hub_name, split=ds.hub_fewshot_split))
+            if ds.hub_fewshot_split
+            else []
+        )
+    except Exception as exc:  # datasets raises many types (connection, missing config, ...)
+        raise SllmError(f"task {spec.task}: cannot load {ds.hub_path} from the hub: {exc}") from None
+    return docs, fewshot
+
+
+def _process(spec: TaskSpec, loaded: tuple[list[Doc], list[Doc]], source: str) -> TaskData:
+    docs, fewshot = loaded
+    if spec.process_docs:
+        if spec.process_docs not in _PROCESSORS:
+            raise unknown_name("document processor", spec.process_docs, _PROCESSORS)
+        fn = _PROCESSORS[spec.process_docs]
+        docs, fewshot = [fn(d) for d in docs], [fn(d) for d in fewshot]
+    return TaskData(docs, fewshot, source)
+
+
+def _offline() -> bool:
+    flags = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "SLLM_OFFLINE")
+    return any(os.environ.get(f, "").lower() in ("1", "true", "yes") for f in flags)
+
+
+def _hellaswag_preprocess(text: str) -> str:
+    import re
+
+    text = text.strip().replace(" [title]", ". ")
+    text = re.sub("\\[.*?\\]", "", text)
+    return text.replace("  ", " ")
+
+
+@register_processor("hellaswag_hub")
+def hellaswag_hub(doc: Doc) -> Doc:
+    """Hub rows (ctx_a, ctx_b, endings) become query/choices/label as lm-eval builds them."""
+    if "query" in doc:  # the local text conversion is already in this form
+        return doc
+    ctx = doc["ctx_a"] + " " + doc["ctx_b"].capitalize()
+    query = _hellaswag_preprocess(doc["activity_label"] + ": " + ctx)
+    choices: list[Any] = [_hellaswag_preprocess(e) for e in doc["endings"]]
+    return {"query": query, "choices": choices, "label": int(doc["label"])}

@@ -1,0 +1,88 @@
+"""Task specs: one typed object per task, filled from YAML (errors name the file and field)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sllm.errors import SllmError
+
+OutputType = Literal["multiple_choice", "generate_until", "loglikelihood_rolling"]
+
+
+class DatasetSpec(BaseModel):
+    """Where a task's documents come from: local files (always) or the HF hub (online)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    folder: str = Field(..., description="folder under --data-dir, as in ../shared/data")
+    test: str = Field(..., description="file (relative to folder) of the evaluated split")
+    fewshot: str | None = Field(None, description="file of the few-shot split")
+    format: str = Field("jsonl", description="loader name: jsonl, json, csv, tsv, parquet, ...")
+    format_options: dict[str, Any] = Field(default_factory=dict)
+    hub_path: str | None = Field(None, description="datasets.load_dataset path when online")
+    hub_name: str | None = None
+    hub_test_split: str | None = None
+    hub_fewshot_split: str | None = None
+
+
+class FewshotSpec(BaseModel):
+    """How exemplars are chosen and joined."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_fewshot: int = 0
+    sampler: Literal["first_n", "random", "retrieved"] = "first_n"
+    seed: int = 1234
+    delimiter: str = "\n\n"
+
+
+class TaskSpec(BaseModel):
+    """Everything that defines a task: data, prompt templates, output type, metrics, version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str
+    version: str = "1.0"
+    group: list[str] = Field(default_factory=list)
+    dataset: DatasetSpec
+    process_docs: str | None = Field(None, description="registered document processor")
+    output_type: OutputType = "multiple_choice"
+    description: str = Field("", description="Jinja preamble before the exemplars")
+    doc_to_text: str = Field(..., description="Jinja template of the question")
+    doc_to_target: str = Field(..., description="Jinja expression: gold index (MC) or text")
+    doc_to_choice: str | None = Field(None, description="Jinja expression giving the choices")
+    target_delimiter: str = " "
+    fewshot: FewshotSpec = Field(default_factory=FewshotSpec)
+    metrics: list[str] = Field(default_factory=lambda: ["acc"])
+    generation: dict[str, Any] = Field(default_factory=dict)
+    filters: list[dict[str, Any]] = Field(default_factory=list)
+    variables: dict[str, Any] = Field(default_factory=dict, description="values visible in templates")
+    source: str = Field("", description="YAML file the task came from")
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping, naming the file on a syntax error."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise SllmError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise SllmError(f"{path}: a task file must be a YAML mapping")
+    return data
+
+
+def build_spec(data: dict[str, Any], path: Path) -> TaskSpec:
+    """Validate one task mapping, turning the first problem into 'file: field: message'."""
+    try:
+        return TaskSpec(**data, source=str(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "task"
+        message = "missing required field" if first["type"] == "missing" else first["msg"]
+        raise SllmError(f"{path}: field '{field}': {message}") from None

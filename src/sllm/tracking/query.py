@@ -1,0 +1,76 @@
+"""Read runs back for `sllm runs list|show` (the same store `mlflow ui` reads)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sllm.errors import SllmError
+from sllm.tracking.store import configure, tracking_uri
+
+
+def _iso(ms: int | None) -> str | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat()
+
+
+def list_runs(experiment: str | None = None, max_results: int = 50) -> list[dict[str, Any]]:
+    """Newest runs first: id, name, status, start time, duration, metrics, command."""
+    configure()
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    experiments = client.search_experiments()
+    if experiment is not None:
+        experiments = [e for e in experiments if e.name == experiment]
+    if not experiments:
+        return []
+    runs = client.search_runs(
+        [e.experiment_id for e in experiments],
+        order_by=["attributes.start_time DESC"],
+        max_results=max_results,
+    )
+    return [_summary(run) for run in runs]
+
+
+def _summary(run: Any) -> dict[str, Any]:
+    info = run.info
+    duration = (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
+    return {
+        "run_id": info.run_id,
+        "name": info.run_name,
+        "status": info.status,
+        "start_time": _iso(info.start_time),
+        "duration_s": duration,
+        "metrics": dict(run.data.metrics),
+        "params": len(run.data.params),
+        "command": run.data.tags.get("sllm.command"),
+    }
+
+
+def get_run(run_id: str) -> dict[str, Any]:
+    """One run in full: params, metrics, tags, artifacts and dataset inputs with digests."""
+    configure()
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise SllmError(f"no run {run_id} in {tracking_uri()}") from None
+    datasets = [
+        {
+            "name": d.dataset.name,
+            "digest": d.dataset.digest,
+            "source": d.dataset.source,
+            "tags": {t.key: t.value for t in d.tags},
+        }
+        for d in (run.inputs.dataset_inputs if run.inputs else [])
+    ]
+    return {
+        **_summary(run),
+        "params": dict(run.data.params),
+        "tags": dict(run.data.tags),
+        "artifacts": [a.path for a in client.list_artifacts(run_id)],
+        "datasets": datasets,
+    }
