@@ -75,9 +75,8 @@ def main() -> None:
     print(f"machine: {machine}")
     print(f"{'engine':<20} {'batch':>5} {'tokens':>7} {'seconds':>8} {'tokens/s':>9}")
     for row in rows:
-        print(
-            f"{row['engine']:<20} {row['batch']:>5} {row['tokens']:>7} {row['seconds']:>8} {row['tokens_per_s']:>9}"
-        )
+        cells = (row["engine"], row["batch"], row["tokens"], row["seconds"], row["tokens_per_s"])
+        print("{:<20} {:>5} {:>7} {:>8} {:>9}".format(*cells))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@ def _isolated_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLLM_RUNS_DIR", str(tmp_path / "sllm-runs"))
     monkeypatch.delenv("SLLM_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("SLLM_DATA_DIR", raising=False)
+    # Tests never reach the hub: built-in tasks fall back to their bundled samples.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")

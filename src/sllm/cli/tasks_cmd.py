@@ -30,7 +30,7 @@ def list_tasks(include_path: list[str] | None = IncludeOption, as_json: bool = J
         table.add_column(column)
     for name in registry.names():
         spec = registry.tasks[name]
-        table.add_row(name, spec.output_type, ", ".join(spec.metrics), ", ".join(spec.group))
+        table.add_row(name, spec.output_type, ", ".join(spec.metric_names()), ", ".join(spec.group))
     Console().print(table)
 
 

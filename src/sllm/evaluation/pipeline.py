@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sllm.errors import UsageError
+from sllm.evaluation.generation import build_generation_instances, corpus_metrics, score_generation
 from sllm.evaluation.instances import Instance, build_instances
 from sllm.evaluation.scoring import mean_stderr, score_instance
 from sllm.models.base import LM, LoglikelihoodRequest
@@ -57,9 +58,11 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
     started = time.time()
     registry = get_registry(config.include_paths)
     specs = registry.resolve(config.tasks)
-    unsupported = [s.task for s in specs if s.output_type != "multiple_choice"]
+    unsupported = [s.task for s in specs if s.output_type == "loglikelihood_rolling"]
     if unsupported:
-        raise UsageError(f"output type not yet supported for: {', '.join(unsupported)}")
+        raise UsageError(
+            f"output type loglikelihood_rolling is not yet supported for: {', '.join(unsupported)}"
+        )
     if lm is None:
         from sllm.models.spec import open_model
 
@@ -70,7 +73,9 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
         data = load_task_data(spec, config.data_dir)
         docs = data.docs[: config.limit] if config.limit else data.docs
         k = spec.fewshot.num_fewshot if config.num_fewshot is None else config.num_fewshot
-        per_task[spec.task] = build_instances(spec, docs, data.fewshot_docs, k, config.fewshot_sampler)
+        build = build_instances if spec.output_type == "multiple_choice" else build_generation_instances
+        pool = spec.fewshot.samples or data.fewshot_docs
+        per_task[spec.task] = build(spec, docs, pool, k, config.fewshot_sampler)
         meta[spec.task] = {"spec": spec, "num_fewshot": k, "source": data.source, "digest": docs_digest(docs)}
     _run_requests(lm, per_task, specs, progress)
     results, samples = _score(per_task, meta)
@@ -98,15 +103,22 @@ def _cache_counts(lm: LM) -> dict[str, int]:
 
 def _run_requests(lm: LM, per_task: dict[str, list[Instance]], specs: list[TaskSpec], progress: bool) -> None:
     """Send every log-likelihood request of every task in one call, then hand results back."""
-    needs_uncond = {s.task for s in specs if "acc_mutual_info" in s.metrics}
+    needs_uncond = {s.task for s in specs if "acc_mutual_info" in s.metric_names()}
+    generative = {s.task for s in specs if s.output_type == "generate_until"}
+    generations = [r for t in generative for inst in per_task[t] for r in inst.requests]
+    if generations:
+        produced = iter(lm.generate(generations, progress=progress))
+        for task in generative:
+            for inst in per_task[task]:
+                inst.outputs = [next(produced) for _ in inst.requests]
     flat: list[LoglikelihoodRequest] = []
-    for task, instances in per_task.items():
+    for task, instances in ((t, i) for t, i in per_task.items() if t not in generative):
         for inst in instances:
             flat.extend(inst.requests)
             if task in needs_uncond:
                 flat.extend(LoglikelihoodRequest("", r.continuation) for r in inst.requests)
     outputs = iter(lm.loglikelihood(flat, progress=progress))
-    for task, instances in per_task.items():
+    for task, instances in ((t, i) for t, i in per_task.items() if t not in generative):
         for inst in instances:
             inst.outputs = [next(outputs) for _ in inst.requests]
             if task in needs_uncond:
@@ -120,30 +132,16 @@ def _score(
     samples: dict[str, list[dict[str, Any]]] = {}
     for task, instances in per_task.items():
         spec: TaskSpec = meta[task]["spec"]
-        rows = []
-        for inst in instances:
-            uncond = inst.doc.pop("_unconditional", None)
-            scores = score_instance(inst, spec.metrics, uncond)
-            best = max(range(len(inst.choices)), key=lambda i: inst.outputs[i].logprob)
-            rows.append(
-                {
-                    "task": task,
-                    "doc_id": inst.doc_id,
-                    "prompt": inst.prompt,
-                    "target": inst.choices[inst.gold],
-                    "prediction": inst.choices[best],
-                    "choices": inst.choices,
-                    "gold": inst.gold,
-                    "loglikelihoods": [o.logprob for o in inst.outputs],
-                    "is_greedy": [o.is_greedy for o in inst.outputs],
-                    **scores,
-                }
-            )
+        if spec.output_type == "generate_until":
+            rows, keys = score_generation(spec, instances)
+            extra = corpus_metrics(spec, rows)
+        else:
+            rows, keys, extra = [_mc_row(spec, inst) for inst in instances], spec.metric_names(), {}
         samples[task] = rows
         metrics: dict[str, float] = {}
-        for name in spec.metrics:
-            mean, stderr = mean_stderr([r[name] for r in rows])
-            metrics[name], metrics[f"{name}_stderr"] = mean, stderr
+        for name in keys:
+            metrics[name], metrics[f"{name}_stderr"] = mean_stderr([r[name] for r in rows])
+        metrics.update(extra)
         results[task] = {
             **metrics,
             "n": len(rows),
@@ -152,6 +150,25 @@ def _score(
             "data_source": meta[task]["source"],
         }
     return results, samples
+
+
+def _mc_row(spec: TaskSpec, inst: Instance) -> dict[str, Any]:
+    """One multiple-choice document's record: prompt, choices, log-likelihoods, metric values."""
+    uncond = inst.doc.pop("_unconditional", None)
+    scores = score_instance(inst, spec.metric_names(), uncond)
+    best = max(range(len(inst.choices)), key=lambda i: inst.outputs[i].logprob)
+    return {
+        "task": inst.task,
+        "doc_id": inst.doc_id,
+        "prompt": inst.prompt,
+        "target": inst.choices[inst.gold],
+        "prediction": inst.choices[best],
+        "choices": inst.choices,
+        "gold": inst.gold,
+        "loglikelihoods": [o.logprob for o in inst.outputs],
+        "is_greedy": [o.is_greedy for o in inst.outputs],
+        **scores,
+    }
 
 
 def _group_results(
@@ -165,7 +182,9 @@ def _group_results(
     for group in (g for g in asked if g in groups):
         members = [t for t in groups[group] if t in samples]
         # A metric is reported for the group only when every member task computes it.
-        shared = set.intersection(*(set(meta[t]["spec"].metrics) for t in members))
+        shared = set.intersection(
+            *({k for k, v in samples[t][0].items() if isinstance(v, float)} for t in members if samples[t])
+        )
         metrics: dict[str, Any] = {"n": sum(len(samples[t]) for t in members), "tasks": len(members)}
         for name in sorted(shared):
             metrics[name], metrics[f"{name}_stderr"] = mean_stderr(

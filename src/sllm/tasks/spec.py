@@ -38,6 +38,16 @@ class FewshotSpec(BaseModel):
     sampler: Literal["first_n", "random", "retrieved"] = "first_n"
     seed: int = 1234
     delimiter: str = "\n\n"
+    samples: list[dict[str, Any]] | None = Field(None, description="fixed exemplars (e.g. CoT)")
+
+
+class FilterSpec(BaseModel):
+    """A named answer-extraction chain, e.g. GSM8K's strict-match and flexible-extract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    steps: list[dict[str, Any]]
 
 
 class TaskSpec(BaseModel):
@@ -57,11 +67,26 @@ class TaskSpec(BaseModel):
     doc_to_choice: str | None = Field(None, description="Jinja expression giving the choices")
     target_delimiter: str = " "
     fewshot: FewshotSpec = Field(default_factory=FewshotSpec)
-    metrics: list[str] = Field(default_factory=lambda: ["acc"])
-    generation: dict[str, Any] = Field(default_factory=dict)
-    filters: list[dict[str, Any]] = Field(default_factory=list)
+    metrics: list[str | dict[str, Any]] = Field(
+        default_factory=lambda: ["acc"], description="names, or {metric: NAME, ...options}"
+    )
+    generation: dict[str, Any] = Field(
+        default_factory=dict, description="until, max_new_tokens, strategy, temperature, repeats, ..."
+    )
+    filters: list[FilterSpec] = Field(default_factory=list, description="answer-extraction chains")
     variables: dict[str, Any] = Field(default_factory=dict, description="values visible in templates")
     source: str = Field("", description="YAML file the task came from")
+
+    def metric_names(self) -> list[str]:
+        """Metric names, whether given as strings or as {metric: NAME, ...} mappings."""
+        return [m if isinstance(m, str) else m["metric"] for m in self.metrics]
+
+    def metric_options(self, name: str) -> dict[str, Any]:
+        """Options given for a metric in the YAML (empty for plain names)."""
+        for m in self.metrics:
+            if isinstance(m, dict) and m.get("metric") == name:
+                return {k: v for k, v in m.items() if k != "metric"}
+        return {}
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""Metric registry: sample-level and corpus-level families, looked up by name."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sllm.errors import unknown_name
+
+MetricFn = Callable[..., dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric: `sample` fns score one prediction, `corpus` fns score a whole set."""
+
+    name: str
+    family: Literal["sample", "corpus"]
+    fn: MetricFn
+    needs_tokenizer: bool = False
+    higher_is_better: bool = True
+    description: str = ""
+
+
+_METRICS: dict[str, Metric] = {}
+
+
+def register_metric(
+    name: str,
+    family: Literal["sample", "corpus"],
+    *,
+    needs_tokenizer: bool = False,
+    higher_is_better: bool = True,
+    description: str = "",
+) -> Callable[[MetricFn], MetricFn]:
+    """Register fn(prediction, references, **opts) (sample) or fn(predictions, references, **opts)."""
+
+    def wrap(fn: MetricFn) -> MetricFn:
+        _METRICS[name] = Metric(
+            name, family, fn, needs_tokenizer, higher_is_better, description or (fn.__doc__ or "")
+        )
+        return fn
+
+    return wrap
+
+
+def get_metric(name: str) -> Metric:
+    """Look a metric up by name (close matches on a miss)."""
+    _load_builtin()
+    if name not in _METRICS:
+        raise unknown_name("metric", name, _METRICS)
+    return _METRICS[name]
+
+
+def list_metrics() -> list[Metric]:
+    """Every registered metric, sorted by name."""
+    _load_builtin()
+    return [_METRICS[n] for n in sorted(_METRICS)]
+
+
+def corpus_score(
+    name: str, predictions: list[str], references: list[list[str]], **opts: Any
+) -> dict[str, float]:
+    """Score a corpus: corpus metrics directly, sample metrics as the mean over samples."""
+    metric = get_metric(name)
+    if metric.family == "corpus":
+        return metric.fn(predictions, references, **opts)
+    rows = [metric.fn(p, r, **opts) for p, r in zip(predictions, references, strict=True)]
+    return {k: v for k, v in aggregate(rows).items() if not k.endswith("_stderr")}
+
+
+def aggregate(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Mean and standard error (ddof=1, as lm-eval's mean_stderr) of every key."""
+    out: dict[str, float] = {}
+    for key in rows[0] if rows else []:
+        values = [r[key] for r in rows]
+        mean = sum(values) / len(values)
+        var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else float("nan")
+        out[key], out[f"{key}_stderr"] = (
+            mean,
+            math.sqrt(var / len(values)) if len(values) > 1 else float("nan"),
+        )
+    return out
+
+
+def _load_builtin() -> None:
+    # Importing the modules registers their metrics; done on first lookup, not at import time.
+    from sllm.metrics import code, lexical  # noqa: F401

@@ -1,0 +1,89 @@
+"""Tokenizers for lexical metrics, passed explicitly: Korean must never silently score 0.
+
+rouge-score's default tokenizer lowercases and replaces every character outside [a-z0-9] with a
+space, so a Hangul sentence becomes no tokens at all and every Korean ROUGE is 0. `default` keeps
+that behaviour for English parity; `whitespace`, `char` and `ko` keep every Unicode letter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from sllm.errors import unknown_name
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class Tokenizer:
+    """An object with `tokenize(text) -> list[str]`, the interface rouge-score expects."""
+
+    def __init__(self, name: str, fn: Callable[[str], list[str]]) -> None:
+        self.name = name
+        self._fn = fn
+
+    def tokenize(self, text: str) -> list[str]:
+        """Split text into tokens."""
+        return self._fn(text)
+
+
+def _rouge_default(text: str) -> list[str]:
+    from rouge_score import tokenize
+
+    return tokenize.tokenize(text, None)
+
+
+def _whitespace(text: str) -> list[str]:
+    # Lowercased Unicode words: punctuation goes, Hangul and other scripts stay.
+    return _WORD.findall(text.lower())
+
+
+def _char(text: str) -> list[str]:
+    return [c for c in text.lower() if not c.isspace()]
+
+
+@lru_cache(maxsize=1)
+def _kiwi():  # noqa: ANN202 - kiwipiepy.Kiwi, imported lazily (optional extra `ko`)
+    try:
+        from kiwipiepy import Kiwi
+    except ImportError as exc:
+        from sllm.errors import SllmError
+
+        raise SllmError("the 'ko' tokenizer needs kiwipiepy: pip install 'sllm[ko]'") from exc
+    return Kiwi()
+
+
+def _korean(text: str) -> list[str]:
+    # Morpheme forms, punctuation (tags starting with S: SF, SP, SS, ...) dropped.
+    return [
+        t.form.lower()
+        for t in _kiwi().tokenize(text)
+        if not t.tag.startswith("S") or t.tag in ("SL", "SN", "SH")
+    ]
+
+
+_TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
+    "default": _rouge_default,
+    "rouge": _rouge_default,
+    "whitespace": _whitespace,
+    "char": _char,
+    "ko": _korean,
+}
+
+
+def get_tokenizer(name: str) -> Tokenizer:
+    """Return a named tokenizer; `model:PATH` tokenizes with a transformers tokenizer."""
+    if name.startswith("model:"):
+        from transformers import AutoTokenizer
+
+        hf = AutoTokenizer.from_pretrained(name.removeprefix("model:"))
+        return Tokenizer(name, lambda text: hf.tokenize(text))
+    if name not in _TOKENIZERS:
+        raise unknown_name("tokenizer", name, [*_TOKENIZERS, "model:PATH"])
+    return Tokenizer(name, _TOKENIZERS[name])
+
+
+def tokenizer_names() -> list[str]:
+    """Return the registered tokenizer names."""
+    return sorted(_TOKENIZERS)

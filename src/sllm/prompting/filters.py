@@ -1,0 +1,127 @@
+"""Answer extraction: named filter chains applied to generated text (lm-eval's filter_list).
+
+A chain is a list of steps; each step maps the list of responses of one document (several when
+a task samples repeatedly for self-consistency) to a new list. The chain's last value is the
+extracted answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from sllm.errors import SllmError, unknown_name
+
+Step = Callable[[list[str]], list[str]]
+INVALID = "[invalid]"
+_STEPS: dict[str, Callable[..., Step]] = {}
+
+
+def step(name: str) -> Callable[[Callable[..., Step]], Callable[..., Step]]:
+    """Register a filter step factory under a name usable in task YAML."""
+
+    def wrap(factory: Callable[..., Step]) -> Callable[..., Step]:
+        _STEPS[name] = factory
+        return factory
+
+    return wrap
+
+
+@step("regex")
+def regex(pattern: str, group_select: int = 0, fallback: str = INVALID) -> Step:
+    """Keep the group_select-th match; a tuple keeps its first non-empty group (lm-eval's RegexFilter)."""
+    compiled = re.compile(pattern)
+
+    def apply(responses: list[str]) -> list[str]:
+        out = []
+        for text in responses:
+            matches = compiled.findall(text)
+            if not matches:
+                out.append(fallback)
+                continue
+            match = matches[group_select]
+            if isinstance(match, tuple):
+                match = next((m for m in match if m), fallback)
+            out.append(match.strip())
+        return out
+
+    return apply
+
+
+@step("take_first")
+def take_first() -> Step:
+    """Keep only the first response."""
+    return lambda responses: responses[:1]
+
+
+@step("majority_vote")
+def majority_vote() -> Step:
+    """Self-consistency: the most frequent answer (ties broken by first appearance)."""
+
+    def apply(responses: list[str]) -> list[str]:
+        counts = Counter(responses)
+        best = max(counts.values())
+        return [next(r for r in responses if counts[r] == best)]
+
+    return apply
+
+
+@step("last_number")
+def last_number(fallback: str = INVALID) -> Step:
+    """The last number in the text, thousands separators and a trailing period removed."""
+    pattern = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
+
+    def apply(responses: list[str]) -> list[str]:
+        out = []
+        for text in responses:
+            found = pattern.findall(text)
+            out.append(found[-1].replace(",", "").replace("$", "").rstrip(".") if found else fallback)
+        return out
+
+    return apply
+
+
+@step("first_choice_letter")
+def first_choice_letter(letters: str = "ABCD", fallback: str = INVALID) -> Step:
+    """The first standalone choice letter (A, (B), C., ...) in the text."""
+    pattern = re.compile(rf"\b([{letters}])\b")
+
+    def apply(responses: list[str]) -> list[str]:
+        return [(m.group(1) if (m := pattern.search(t)) else fallback) for t in responses]
+
+    return apply
+
+
+@step("strip")
+def strip() -> Step:
+    """Trim whitespace."""
+    return lambda responses: [r.strip() for r in responses]
+
+
+@step("lowercase")
+def lowercase() -> Step:
+    """Lowercase."""
+    return lambda responses: [r.lower() for r in responses]
+
+
+def build_chain(steps: list[dict[str, Any]], where: str) -> list[Step]:
+    """Turn YAML steps ({function: NAME, ...options}) into callables."""
+    chain = []
+    for spec in steps:
+        options = dict(spec)
+        name = options.pop("function", None)
+        if name is None:
+            raise SllmError(f"{where}: a filter step needs a 'function'")
+        if name not in _STEPS:
+            raise unknown_name("filter", name, _STEPS)
+        chain.append(_STEPS[name](**options))
+    return chain
+
+
+def apply_chain(chain: list[Step], responses: list[str]) -> str:
+    """Run a chain over one document's responses; return the extracted answer."""
+    for fn in chain:
+        responses = fn(responses)
+    return responses[0] if responses else INVALID

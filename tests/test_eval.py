@@ -1,0 +1,180 @@
+"""`sllm eval` end to end on the real default model: prompts, metrics, groups, records, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+from sllm.errors import SllmError, UsageError
+from sllm.evaluation.pipeline import EvalConfig, evaluate
+from sllm.tasks.registry import TaskRegistry, get_registry
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tasks"
+
+
+def test_mmlu_prompt_is_lm_eval_default():
+    from sllm.evaluation.instances import build_instances
+    from sllm.tasks.data import load_task_data
+
+    spec = get_registry().tasks["mmlu_high_school_us_history"]
+    data = load_task_data(spec)
+    instance = build_instances(spec, data.docs[:1], data.fewshot_docs, 1)[0]
+    doc, shot = data.docs[0], data.fewshot_docs[0]
+    expected = (
+        "The following are multiple choice questions (with answers) about high school us history.\n\n"
+        f"{shot['question'].strip()}\nA. {shot['choices'][0]}\nB. {shot['choices'][1]}\n"
+        f"C. {shot['choices'][2]}\nD. {shot['choices'][3]}\nAnswer: {'ABCD'[shot['answer']]}\n\n"
+        f"{doc['question'].strip()}\nA. {doc['choices'][0]}\nB. {doc['choices'][1]}\n"
+        f"C. {doc['choices'][2]}\nD. {doc['choices'][3]}\nAnswer:"
+    )
+    assert instance.prompt == expected
+    assert [r.continuation for r in instance.requests] == [" A", " B", " C", " D"]
+
+
+def test_hellaswag_query_and_endings_from_the_text_format():
+    from sllm.evaluation.instances import build_instances
+    from sllm.tasks.data import load_task_data
+
+    spec = get_registry().tasks["hellaswag"]
+    instance = build_instances(spec, load_task_data(spec).docs[:1], [], 0)[0]
+    assert instance.prompt == "Roof shingle removal: A man is sitting on a roof. he"
+    assert instance.requests[3].continuation == " starts pulling up roofing on a roof."
+    assert instance.gold == 3
+
+
+def test_user_task_with_all_mc_metrics(default_lm):
+    config = EvalConfig(tasks=["capitals"], include_paths=[str(FIXTURES)], track=False)
+    record = evaluate(config, lm=default_lm)
+    result = record["results"]["capitals"]
+    assert result["n"] == 4 and result["acc"] == 1.0
+    for name in ("acc_norm", "acc_bytes", "acc_mutual_info"):
+        assert 0.0 <= result[name] <= 1.0 and f"{name}_stderr" in result
+    row = record["samples_records"]["capitals"][3]
+    assert row["target"] == "Rome" and row["prediction"] == "Rome" and len(row["loglikelihoods"]) == 3
+    assert record["results"]["capitals"]["data_source"].endswith("capitals_data")
+
+
+def test_group_aggregates_per_document(default_lm):
+    config = EvalConfig(tasks=["mmlu"], limit=2, track=False)
+    record = evaluate(config, lm=default_lm)
+    members = record["groups"]["mmlu"]
+    assert len(members) == 57
+    per_doc = [row["acc"] for t in members for row in record["samples_records"][t]]
+    assert record["results"]["mmlu"]["acc"] == pytest.approx(sum(per_doc) / len(per_doc))
+    assert record["results"]["mmlu"]["n"] == len(per_doc) == 114
+
+
+def test_truthfulqa_mc2_is_probability_mass(default_lm):
+    record = evaluate(EvalConfig(tasks=["truthfulqa_mc2"], limit=3, track=False), lm=default_lm)
+    for row in record["samples_records"]["truthfulqa_mc2"]:
+        assert 0.0 < row["mc2"] < 1.0
+
+
+def test_unknown_task_lists_close_names():
+    with pytest.raises(UsageError, match="did you mean hellaswag"):
+        get_registry().resolve(["hellaswagg"])
+
+
+def test_yaml_missing_field_names_file_and_field(tmp_path):
+    (tmp_path / "bad.yaml").write_text(
+        "task: broken\ndataset: {folder: x, test: y.jsonl}\ndoc_to_target: a\n"
+    )
+    with pytest.raises(SllmError, match=r"bad.yaml: field 'doc_to_text': missing required field"):
+        TaskRegistry([tmp_path])
+
+
+def test_broken_data_line_names_file_and_line(tmp_path, default_lm):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "task.yaml").write_text(
+        (FIXTURES / "capitals.yaml").read_text().replace("capitals_data", "data")
+    )
+    lines = (FIXTURES / "capitals_data" / "test.jsonl").read_text().splitlines()
+    lines[2] = lines[2][:-5]
+    (tmp_path / "data" / "test.jsonl").write_text("\n".join(lines) + "\n")
+    config = EvalConfig(tasks=["capitals"], include_paths=[str(tmp_path)], track=False)
+    with pytest.raises(SllmError, match=r"test.jsonl:3: invalid JSON"):
+        evaluate(config, lm=default_lm)
+
+
+def test_cli_json_records_and_tracking(tmp_path):
+    out = tmp_path / "results"
+    result = run_cli("eval", "--tasks", "capitals", "--include-path", str(FIXTURES), "-o", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["results"]["capitals"]["acc"] == 1.0 and payload["run_id"]
+    samples = [json.loads(line) for line in Path(payload["samples"]).read_text().splitlines()]
+    assert {"task", "doc_id", "prompt", "target", "prediction", "acc"} <= set(samples[0])
+    shown = json.loads(run_cli("runs", "show", payload["run_id"], "--json").stdout)
+    assert shown["metrics"]["capitals/acc"] == 1.0
+    assert shown["datasets"][0]["name"] == "capitals"
+
+
+def test_cli_errors_are_one_line():
+    result = run_cli("eval", "--tasks", "hellaswagg", "--no-track")
+    assert result.returncode == 2 and "did you mean hellaswag" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_tasks_list_and_show():
+    listed = json.loads(run_cli("tasks", "list", "--json").stdout)
+    assert {"hellaswag", "mmlu_anatomy", "arc_easy", "truthfulqa_mc1"} <= set(listed["tasks"])
+    assert len(listed["groups"]["mmlu"]) == 57
+    shown = run_cli("tasks", "show", "mmlu_anatomy", "--num-fewshot", "1")
+    assert shown.returncode == 0 and "Answer:" in shown.stdout and "<- gold" in shown.stdout
+
+
+def test_kill_during_eval_then_resume_repeats_no_finished_request(tmp_path):
+    env = {**os.environ, "SLLM_CACHE": str(tmp_path / "cache.sqlite")}
+    args = [
+        sys.executable,
+        "-m",
+        "sllm",
+        "eval",
+        "--tasks",
+        "truthfulqa_mc1",
+        "--limit",
+        "20",
+        "--batch-size",
+        "4",
+        "--no-track",
+        "-o",
+        str(tmp_path / "r"),
+        "--json",
+    ]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    cache = tmp_path / "cache.sqlite"
+    deadline = time.time() + 300
+    done_before = 0
+    import sqlite3
+
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        if cache.exists():
+            try:
+                with sqlite3.connect(cache) as db:
+                    done_before = db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+            except sqlite3.OperationalError:
+                continue
+            if done_before >= 10:
+                proc.send_signal(signal.SIGKILL)
+                break
+    proc.wait()
+    assert proc.returncode == -9, "the eval finished before it could be killed"
+    with sqlite3.connect(cache) as db:
+        done_before = db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    resumed = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    payload = json.loads(resumed.stdout)
+    total = sum(
+        len(r["loglikelihoods"]) for r in map(json.loads, Path(payload["samples"]).read_text().splitlines())
+    )
+    assert payload["cache"]["hits"] == done_before
+    assert payload["cache"]["computed"] == total - done_before
