@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sllm.errors import UsageError
 from sllm.evaluation.generation import build_generation_instances, corpus_metrics, score_generation
 from sllm.evaluation.instances import Instance, build_instances
-from sllm.evaluation.scoring import mean_stderr, score_instance
+from sllm.evaluation.scoring import MC_CORPUS_METRICS, macro_f1, mean_stderr, score_instance
 from sllm.models.base import LM, LoglikelihoodRequest
 from sllm.tasks.data import load_task_data
 from sllm.tasks.registry import get_registry
@@ -136,7 +137,12 @@ def _score(
             rows, keys = score_generation(spec, instances)
             extra = corpus_metrics(spec, rows)
         else:
-            rows, keys, extra = [_mc_row(spec, inst) for inst in instances], spec.metric_names(), {}
+            rows = [_mc_row(spec, inst) for inst in instances]
+            keys = [m for m in spec.metric_names() if m not in MC_CORPUS_METRICS]
+            extra = {}
+            if "f1_macro" in spec.metric_names():
+                best = [int(np.argmax(r["loglikelihoods"])) for r in rows]
+                extra["f1_macro"] = macro_f1([r["gold"] for r in rows], best)
         samples[task] = rows
         metrics: dict[str, float] = {}
         for name in keys:

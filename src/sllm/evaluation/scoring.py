@@ -10,6 +10,8 @@ import numpy as np
 from sllm.errors import unknown_name
 from sllm.evaluation.instances import Instance
 
+#: computed over the whole task from (gold, predicted) pairs, not averaged per document
+MC_CORPUS_METRICS = ("f1_macro",)
 ChoiceMetric = Callable[[Instance, np.ndarray, np.ndarray | None], float]
 _MC_METRICS: dict[str, ChoiceMetric] = {}
 
@@ -37,6 +39,8 @@ def score_instance(
     uncond = None if unconditional is None else np.array(unconditional, dtype=np.float64)
     scores = {}
     for name in metrics:
+        if name in MC_CORPUS_METRICS:
+            continue
         if name not in _MC_METRICS:
             raise unknown_name("multiple-choice metric", name, _MC_METRICS)
         scores[name] = float(_MC_METRICS[name](instance, lls, uncond))
@@ -85,3 +89,15 @@ def mean_stderr(values: list[float]) -> tuple[float, float]:
     if n < 2:
         return mean, float("nan")
     return mean, float(np.std(values, ddof=1) / math.sqrt(n))
+
+
+def macro_f1(golds: list[int], predictions: list[int]) -> float:
+    """Unweighted mean of per-class F1 over the classes seen in gold or predictions (sklearn's way)."""
+    classes = sorted(set(golds) | set(predictions))
+    scores = []
+    for label in classes:
+        tp = sum(g == label and p == label for g, p in zip(golds, predictions))
+        fp = sum(g != label and p == label for g, p in zip(golds, predictions))
+        fn = sum(g == label and p != label for g, p in zip(golds, predictions))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return float(np.mean(scores)) if scores else float("nan")

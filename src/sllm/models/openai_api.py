@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Literal
 
+from pydantic import Field
+
 from sllm.errors import NotSupportedError, SllmError, UsageError
 from sllm.generation.config import GenerationConfig
 from sllm.generation.stopping import truncate_at_stop
@@ -35,9 +37,9 @@ NO_LOGPROBS = (
 class OpenAIOptions(BackendOptions):
     """Options of `openai:` specs."""
 
-    timeout: float = 60.0
-    max_retries: int = 3
-    concurrency: int = 4
+    timeout: float = Field(60.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    concurrency: int = Field(4, ge=1)
     api_key: str | None = None
     revision: str | None = None
     api: Literal["auto", "chat", "completions"] = "auto"
@@ -62,14 +64,19 @@ class OpenAILM(LM):
             timeout=self.options.timeout,
             max_retries=self.options.max_retries,
         )
+        self._score_max_tokens = 0  # becomes 1 once the server rejects 0 (see _echo)
 
     def fingerprint(self) -> str:
         """The server cannot prove its weights: name, URL and a user-given revision."""
         return f"openai|{self.model_name}@{self.base_url}|revision={self.options.revision or 'unknown'}"
 
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.client.close()
+
     # -- streaming over a thread pool --------------------------------------------------------
     def _concurrent(self, items: Sequence[Any], fn: Callable[[Any], Any]) -> Iterator[tuple[int, Any]]:
-        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency))
+        pool = ThreadPoolExecutor(max_workers=self.options.concurrency)
         try:
             pending: dict[Future[Any], int] = {
                 pool.submit(self._call, fn, item): i for i, item in enumerate(items)
@@ -93,39 +100,39 @@ class OpenAILM(LM):
             raise SllmError(f"cannot reach OpenAI-compatible server at {self.base_url}: {reason}") from None
         except openai.NotFoundError as exc:
             raise SllmError(
-                f"model '{self.model_name}' not found at {self.base_url}: {_message(exc)}"
+                f"model '{self.model_name}' not found at {self.base_url} (404: {_message(exc)}); "
+                "check the model name and that the URL ends in /v1"
             ) from None
         except openai.APIStatusError as exc:
             raise SllmError(f"server {self.base_url} answered {exc.status_code}: {_message(exc)}") from None
 
     # -- generation ----------------------------------------------------------------------------
     def _iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
-        for request in requests:
-            if request.config.strategy == "beam":
-                raise NotSupportedError("beam search is not supported by the openai backend")
+        if any(request.config.strategy == "beam" for request in requests):
+            raise NotSupportedError("beam search is not supported by the openai backend")
         return self._concurrent(requests, self._generate_one)
 
     def _generate_one(self, request: GenerationRequest) -> GenerationResult:
         kwargs = _sampling_kwargs(request.config)
         use_chat = request.messages is not None or self.options.api == "chat"
         if use_chat and self.options.api != "completions":
-            messages = (
-                request.message_dicts()
-                if request.messages is not None
-                else [{"role": "user", "content": request.prompt or ""}]
-            )
+            messages = request.message_dicts() or [{"role": "user", "content": request.prompt or ""}]
             response = self.client.chat.completions.create(model=self.model_name, messages=messages, **kwargs)
-            choice = response.choices[0]
+            choice = _first_choice(response, self.base_url)
             text = choice.message.content or ""
+            logprobs = choice.logprobs.content if choice.logprobs else None
         else:
             prompt = request.prompt if request.prompt is not None else _flatten(request.message_dicts())
             response = self.client.completions.create(model=self.model_name, prompt=prompt, **kwargs)
-            choice = response.choices[0]
+            choice = _first_choice(response, self.base_url)
             text = choice.text or ""
+            logprobs = choice.logprobs.tokens if choice.logprobs else None
+        # Some servers (llama.cpp, older vLLM) return the matched stop string with the text.
         text, _ = truncate_at_stop(text, request.config.stop)
-        tokens = response.usage.completion_tokens if response.usage else 0
+        usage = response.usage.completion_tokens if response.usage else None
+        n_tokens = usage if usage is not None else len(logprobs or ())
         reason = "length" if choice.finish_reason == "length" else "stop"
-        return GenerationResult(text=text, n_tokens=int(tokens or 0), finish_reason=reason)
+        return GenerationResult(text=text, n_tokens=int(n_tokens), finish_reason=reason)
 
     # -- scoring -------------------------------------------------------------------------------
     def _iter_loglikelihood(
@@ -147,30 +154,52 @@ class OpenAILM(LM):
         return self._concurrent(requests, score)
 
     def _prompt_logprobs(self, context: str, continuation: str) -> tuple[float, bool, int]:
-        """Sum the echoed logprobs of the tokens that start at or after the context's end."""
-        response = self.client.completions.create(
-            model=self.model_name,
-            prompt=context + continuation,
-            echo=True,
-            max_tokens=0,
-            logprobs=1,
-            temperature=0.0,
-        )
-        logprobs = response.choices[0].logprobs
-        if logprobs is None or not logprobs.token_logprobs or logprobs.text_offset is None:
+        """Sum the echoed logprobs of the prompt tokens that reach past the context's end."""
+        prompt = context + continuation
+        choice = self._echo(prompt)
+        logprobs, text = choice.logprobs, choice.text or ""
+        if logprobs is None or not logprobs.tokens or not logprobs.token_logprobs or not logprobs.text_offset:
             raise NotSupportedError(NO_LOGPROBS)
+        tokens, offsets = logprobs.tokens, logprobs.text_offset
+        # vLLM decodes a BOS token ("<s>") into the offsets but not into the echoed text.
+        shift = offsets[-1] + len(tokens[-1]) - len(text)
+        # A server that ignores echo returns logprobs of generated tokens only; scoring those
+        # would silently give every choice the same score.
+        if not text.startswith(prompt) or shift < 0:
+            raise NotSupportedError(NO_LOGPROBS)
+        start, end = len(context) + shift, len(prompt) + shift
+        tops = logprobs.top_logprobs or [None] * len(tokens)
         total, greedy, n = 0.0, True, 0
-        tops = logprobs.top_logprobs or [None] * len(logprobs.tokens)
-        for token, value, offset, top in zip(
-            logprobs.tokens, logprobs.token_logprobs, logprobs.text_offset, tops
-        ):
-            if offset < len(context) or value is None:
+        for token, value, offset, top in zip(tokens, logprobs.token_logprobs, offsets, tops):
+            # Past `end` is the token generated when max_tokens had to be 1; a token straddling
+            # the context's end belongs to the continuation, which it helps to tell apart.
+            if offset >= end or (offset < start and offset + len(token) <= start):
+                continue
+            n += 1
+            if value is None:  # the first prompt token has no left context to be scored on
                 continue
             total += value
-            n += 1
             if top:
                 greedy &= max(top, key=top.get) == token
+        if continuation and n == 0:
+            raise NotSupportedError(NO_LOGPROBS)
         return total, greedy, n
+
+    def _echo(self, prompt: str) -> Any:
+        """Request the prompt echoed with its logprobs, generating nothing if the server allows."""
+        import openai
+
+        # temperature stays at its default 1: some servers scale the returned logprobs by it.
+        kwargs: dict[str, Any] = {"model": self.model_name, "prompt": prompt, "echo": True, "logprobs": 1}
+        try:
+            response = self.client.completions.create(max_tokens=self._score_max_tokens, **kwargs)
+        except (openai.BadRequestError, openai.UnprocessableEntityError):
+            if self._score_max_tokens > 0:
+                raise
+            # Some servers reject max_tokens=0; the one token they then generate is ignored.
+            self._score_max_tokens = 1
+            response = self.client.completions.create(max_tokens=1, **kwargs)
+        return _first_choice(response, self.base_url)
 
 
 def _sampling_kwargs(config: GenerationConfig) -> dict[str, Any]:
@@ -203,7 +232,15 @@ def _flatten(messages: list[dict[str, str]]) -> str:
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
 
 
+def _first_choice(response: Any, base_url: str) -> Any:
+    """The one choice we asked for; an empty list is a server bug worth naming."""
+    if not getattr(response, "choices", None):
+        raise SllmError(f"server {base_url} answered without any choices")
+    return response.choices[0]
+
+
 def _message(exc: Any) -> str:
+    """The server's own error message, first line only."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         error = body.get("error")

@@ -92,6 +92,11 @@ def _from_hub(spec: TaskSpec) -> tuple[list[Doc], list[Doc]]:
 
 def _process(spec: TaskSpec, loaded: tuple[list[Doc], list[Doc]], source: str) -> TaskData:
     docs, fewshot = loaded
+    if spec.dataset.rename:
+        mapping = spec.dataset.rename
+        docs, fewshot = (
+            [{mapping.get(k, k): v for k, v in d.items()} for d in part] for part in (docs, fewshot)
+        )
     if spec.process_docs:
         if spec.process_docs not in _PROCESSORS:
             raise unknown_name("document processor", spec.process_docs, _PROCESSORS)

@@ -1,22 +1,23 @@
 """The task registry: built-in YAML plus user folders (--include-path), matrices and groups.
 
 A YAML file holds one task, or one task per row of a `matrix` (MMLU's 57 subjects are one file:
-`task: mmlu_{{subject}}` with `matrix: {subject: [...]}`), so shared settings are written once.
+`task: mmlu_${subject}` with `matrix: [{subject: ...}, ...]`), so shared settings are written once.
+`${name}` is replaced as text before validation; the row is also visible to Jinja templates.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from sllm.errors import SllmError, unknown_name
 from sllm.tasks.spec import TaskSpec, build_spec, read_yaml
-from sllm.tasks.templates import render
 
 BUILTIN = Path(__file__).parent / "builtin"
-_EXPANDED_FIELDS = ("task", "description", "doc_to_choice", "doc_to_target")
+_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 
 
 class TaskRegistry:
@@ -76,21 +77,18 @@ def _matrix_rows(matrix: Any, path: Path) -> list[dict[str, Any]]:
     raise SllmError(f"{path}: field 'matrix' must be a mapping of lists or a list of mappings")
 
 
-def _substitute(data: dict[str, Any], row: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Fill a matrix row into the name, groups and data-file names; keep it for templates."""
-    where = str(path)
-    out = dict(data)
-    for field in _EXPANDED_FIELDS:
-        if isinstance(out.get(field), str):
-            out[field] = render(out[field], row, where)
-    for field in ("group", "metrics"):
-        if field in out:
-            out[field] = [render(g, row, where) for g in _as_list(out[field])]
-    out["dataset"] = {
-        k: render(v, row, where) if isinstance(v, str) else v for k, v in dict(out["dataset"]).items()
-    }
-    out["variables"] = {**dict(out.get("variables") or {}), **row}
-    return out
+def _substitute(data: Any, row: dict[str, Any], path: Path) -> Any:
+    """Replace ${name} placeholders of a matrix row in every string; keep the row for templates."""
+    if isinstance(data, dict):
+        out = {k: _substitute(v, row, path) for k, v in data.items()}
+        if "dataset" in out:  # the top level: expose the row to Jinja templates as variables
+            out["variables"] = {**dict(out.get("variables") or {}), **row}
+        return out
+    if isinstance(data, list):
+        return [_substitute(v, row, path) for v in data]
+    if isinstance(data, str):
+        return _PLACEHOLDER.sub(lambda m: str(row[m.group(1)]) if m.group(1) in row else m.group(0), data)
+    return data
 
 
 def _as_list(value: Any) -> list[str]:

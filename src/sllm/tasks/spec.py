@@ -23,6 +23,7 @@ class DatasetSpec(BaseModel):
     fewshot: str | None = Field(None, description="file of the few-shot split")
     format: str = Field("jsonl", description="loader name: jsonl, json, csv, tsv, parquet, ...")
     format_options: dict[str, Any] = Field(default_factory=dict)
+    rename: dict[str, str] = Field(default_factory=dict, description="column renames, e.g. {'1': alt_1}")
     hub_path: str | None = Field(None, description="datasets.load_dataset path when online")
     hub_name: str | None = None
     hub_test_split: str | None = None
