@@ -17,6 +17,7 @@ EXAMPLES = """
   sllm eval --model hf:./out --tasks mmlu,hellaswag --num-fewshot 5 --data-dir ../shared/data
   sllm eval --tasks truthfulqa_mc1,truthfulqa_mc2 --batch-size 16 --json
   sllm eval --tasks my_task --include-path ./my_tasks --no-track
+  sllm eval --tasks gsm8k_cot,xsum --chat --system "You are a careful assistant." --limit 20
 
 Without --data-dir (or SLLM_DATA_DIR), tasks load from the Hugging Face hub when online, else
 from the small sample bundled with sllm (a warning says so). Results go to
@@ -34,6 +35,8 @@ def eval_command(
     data_dir: str | None = typer.Option(None, "--data-dir", help="Folder laid out like ../shared/data."),
     include_path: list[str] | None = typer.Option(None, "--include-path", help="Folder of task YAML."),
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="Requests per forward pass."),
+    chat: bool = typer.Option(False, "--chat", help="Generation prompts through the chat template."),
+    system: str | None = typer.Option(None, "--system", help="System prompt (with --chat)."),
     output: str = typer.Option("sllm-results", "--output", "-o", help="Folder for the records."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not record an MLflow run."),
     no_cache: bool = NoCacheOption,
@@ -55,6 +58,8 @@ def eval_command(
         use_cache=not no_cache,
         output=output,
         track=not no_track,
+        chat=chat,
+        system_prompt=system,
     )
     err = Console(stderr=True)
     record = evaluate(config, progress=True)

@@ -61,6 +61,15 @@ def build_generation_instances(
     return instances
 
 
+def as_chat(instances: list[Instance], system_prompt: str | None) -> None:
+    """Send each prompt as the user turn of a chat (instruct models answer instead of stopping)."""
+    for inst in instances:
+        messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+            {"role": "user", "content": inst.prompt}
+        ]
+        inst.requests = [GenerationRequest.chat(messages, r.config) for r in inst.requests]
+
+
 def references_of(target: Any) -> list[str]:
     """A target may be one reference or a list of them."""
     return [str(t) for t in target] if isinstance(target, list) else [str(target)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sllm.errors import SllmError
-from sllm.models.base import LoglikelihoodRequest
+from sllm.models.base import LoglikelihoodRequest, RollingRequest
 from sllm.prompting.fewshot import select_exemplars
 from sllm.tasks.spec import TaskSpec
 from sllm.tasks.templates import evaluate, render
@@ -85,4 +85,15 @@ def build_instances(
         gold = gold_index(evaluate(spec.doc_to_target, ctx, where), choices, where)
         requests = [LoglikelihoodRequest(prompt, spec.target_delimiter + c) for c in choices]
         instances.append(Instance(spec.task, doc_id, doc, prompt, choices, gold, requests))
+    return instances
+
+
+def build_rolling_instances(
+    spec: TaskSpec, docs: list[Doc], fewshot_pool: list[Doc], num_fewshot: int, sampler: str | None = None
+) -> list[Instance]:
+    """One rolling log-likelihood request per document (perplexity); no exemplars."""
+    instances = []
+    for doc_id, doc in enumerate(docs):
+        text = render(spec.doc_to_text, _context(spec, doc), f"task {spec.task}, document {doc_id}")
+        instances.append(Instance(spec.task, doc_id, doc, text, [], "", [RollingRequest(text)]))  # type: ignore[list-item]
     return instances

@@ -16,14 +16,20 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sllm.errors import UsageError
-from sllm.evaluation.generation import build_generation_instances, corpus_metrics, score_generation
-from sllm.evaluation.instances import Instance, build_instances
+from sllm.evaluation.generation import as_chat, build_generation_instances, corpus_metrics, score_generation
+from sllm.evaluation.instances import Instance, build_instances, build_rolling_instances
 from sllm.evaluation.scoring import MC_CORPUS_METRICS, macro_f1, mean_stderr, score_instance
+from sllm.metrics.perplexity import perplexities
 from sllm.models.base import LM, LoglikelihoodRequest
 from sllm.tasks.data import load_task_data
 from sllm.tasks.registry import get_registry
 from sllm.tasks.spec import TaskSpec
+
+BUILDERS = {
+    "multiple_choice": build_instances,
+    "generate_until": build_generation_instances,
+    "loglikelihood_rolling": build_rolling_instances,
+}
 
 
 class EvalConfig(BaseModel):
@@ -39,6 +45,8 @@ class EvalConfig(BaseModel):
     data_dir: str | None = None
     include_paths: list[str] = Field(default_factory=list)
     batch_size: int | None = Field(None, ge=1)
+    chat: bool = Field(False, description="send generation prompts through the chat template")
+    system_prompt: str | None = Field(None, description="system message when chat is on")
     use_cache: bool = True
     output: str = "sllm-results"
     track: bool = True
@@ -59,11 +67,6 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
     started = time.time()
     registry = get_registry(config.include_paths)
     specs = registry.resolve(config.tasks)
-    unsupported = [s.task for s in specs if s.output_type == "loglikelihood_rolling"]
-    if unsupported:
-        raise UsageError(
-            f"output type loglikelihood_rolling is not yet supported for: {', '.join(unsupported)}"
-        )
     if lm is None:
         from sllm.models.spec import open_model
 
@@ -74,9 +77,11 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
         data = load_task_data(spec, config.data_dir)
         docs = data.docs[: config.limit] if config.limit else data.docs
         k = spec.fewshot.num_fewshot if config.num_fewshot is None else config.num_fewshot
-        build = build_instances if spec.output_type == "multiple_choice" else build_generation_instances
+        build = BUILDERS[spec.output_type]
         pool = spec.fewshot.samples or data.fewshot_docs
         per_task[spec.task] = build(spec, docs, pool, k, config.fewshot_sampler)
+        if config.chat and spec.output_type == "generate_until":
+            as_chat(per_task[spec.task], config.system_prompt)
         meta[spec.task] = {"spec": spec, "num_fewshot": k, "source": data.source, "digest": docs_digest(docs)}
     _run_requests(lm, per_task, specs, progress)
     results, samples = _score(per_task, meta)
@@ -105,6 +110,13 @@ def _cache_counts(lm: LM) -> dict[str, int]:
 def _run_requests(lm: LM, per_task: dict[str, list[Instance]], specs: list[TaskSpec], progress: bool) -> None:
     """Send every log-likelihood request of every task in one call, then hand results back."""
     needs_uncond = {s.task for s in specs if "acc_mutual_info" in s.metric_names()}
+    rolling = {s.task for s in specs if s.output_type == "loglikelihood_rolling"}
+    texts = [r for t in rolling for inst in per_task[t] for r in inst.requests]
+    if texts:
+        scored = iter(lm.loglikelihood_rolling(texts, progress=progress))
+        for task in rolling:
+            for inst in per_task[task]:
+                inst.outputs = [next(scored)]
     generative = {s.task for s in specs if s.output_type == "generate_until"}
     generations = [r for t in generative for inst in per_task[t] for r in inst.requests]
     if generations:
@@ -113,13 +125,13 @@ def _run_requests(lm: LM, per_task: dict[str, list[Instance]], specs: list[TaskS
             for inst in per_task[task]:
                 inst.outputs = [next(produced) for _ in inst.requests]
     flat: list[LoglikelihoodRequest] = []
-    for task, instances in ((t, i) for t, i in per_task.items() if t not in generative):
+    for task, instances in ((t, i) for t, i in per_task.items() if t not in generative | rolling):
         for inst in instances:
             flat.extend(inst.requests)
             if task in needs_uncond:
                 flat.extend(LoglikelihoodRequest("", r.continuation) for r in inst.requests)
     outputs = iter(lm.loglikelihood(flat, progress=progress))
-    for task, instances in ((t, i) for t, i in per_task.items() if t not in generative):
+    for task, instances in ((t, i) for t, i in per_task.items() if t not in generative | rolling):
         for inst in instances:
             inst.outputs = [next(outputs) for _ in inst.requests]
             if task in needs_uncond:
@@ -133,7 +145,12 @@ def _score(
     samples: dict[str, list[dict[str, Any]]] = {}
     for task, instances in per_task.items():
         spec: TaskSpec = meta[task]["spec"]
-        if spec.output_type == "generate_until":
+        if spec.output_type == "loglikelihood_rolling":
+            rows, keys = [_rolling_row(inst) for inst in instances], []
+            extra = perplexities(
+                [r["logprob"] for r in rows], [r["n_tokens"] for r in rows], [r["prompt"] for r in rows]
+            )
+        elif spec.output_type == "generate_until":
             rows, keys = score_generation(spec, instances)
             extra = corpus_metrics(spec, rows)
         else:
@@ -156,6 +173,20 @@ def _score(
             "data_source": meta[task]["source"],
         }
     return results, samples
+
+
+def _rolling_row(inst: Instance) -> dict[str, Any]:
+    """One document's record for perplexity: the text, its log-probability and token count."""
+    out = inst.outputs[0]
+    return {
+        "task": inst.task,
+        "doc_id": inst.doc_id,
+        "prompt": inst.prompt,
+        "target": "",
+        "prediction": "",
+        "logprob": out.logprob,
+        "n_tokens": out.n_tokens,
+    }
 
 
 def _mc_row(spec: TaskSpec, inst: Instance) -> dict[str, Any]:

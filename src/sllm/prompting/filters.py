@@ -100,6 +100,19 @@ def strip() -> Step:
     return lambda responses: [r.strip() for r in responses]
 
 
+@step("no_answer_to_empty")
+def no_answer_to_empty(phrases: tuple[str, ...] = ("unanswerable", "no answer", "n/a", "답 없음")) -> Step:
+    """Map "no answer" phrases to the empty answer (SQuAD 2.0's abstention)."""
+    lowered = {p.lower() for p in phrases}
+    return lambda responses: ["" if r.strip().strip(".").lower() in lowered else r for r in responses]
+
+
+@step("first_line")
+def first_line() -> Step:
+    """The first non-empty line."""
+    return lambda responses: [next((x.strip() for x in r.splitlines() if x.strip()), "") for r in responses]
+
+
 @step("lowercase")
 def lowercase() -> Step:
     """Lowercase."""

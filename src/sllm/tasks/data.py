@@ -17,7 +17,7 @@ from sllm.tasks.loaders import Doc, load_file
 from sllm.tasks.spec import TaskSpec
 
 SAMPLES = Path(__file__).parent / "samples"
-_PROCESSORS: dict[str, Callable[[Doc], Doc]] = {}
+_PROCESSORS: dict[str, Callable[[Doc], Doc | None]] = {}
 
 
 @dataclass
@@ -29,10 +29,10 @@ class TaskData:
     source: str
 
 
-def register_processor(name: str) -> Callable[[Callable[[Doc], Doc]], Callable[[Doc], Doc]]:
+def register_processor(name: str) -> Callable[[Callable[[Doc], Doc | None]], Callable[[Doc], Doc | None]]:
     """Register a per-document processor that YAML names in `process_docs`."""
 
-    def wrap(fn: Callable[[Doc], Doc]) -> Callable[[Doc], Doc]:
+    def wrap(fn: Callable[[Doc], Doc | None]) -> Callable[[Doc], Doc | None]:
         _PROCESSORS[name] = fn
         return fn
 
@@ -101,7 +101,9 @@ def _process(spec: TaskSpec, loaded: tuple[list[Doc], list[Doc]], source: str) -
         if spec.process_docs not in _PROCESSORS:
             raise unknown_name("document processor", spec.process_docs, _PROCESSORS)
         fn = _PROCESSORS[spec.process_docs]
-        docs, fewshot = [fn(d) for d in docs], [fn(d) for d in fewshot]
+        # A processor returns None to drop a document (e.g. unanswerable questions for SQuAD v1).
+        docs = [d for d in map(fn, docs) if d is not None]
+        fewshot = [d for d in map(fn, fewshot) if d is not None]
     return TaskData(docs, fewshot, source)
 
 
@@ -127,3 +129,17 @@ def hellaswag_hub(doc: Doc) -> Doc:
     query = _hellaswag_preprocess(doc["activity_label"] + ": " + ctx)
     choices: list[Any] = [_hellaswag_preprocess(e) for e in doc["endings"]]
     return {"query": query, "choices": choices, "label": int(doc["label"])}
+
+
+@register_processor("squad_hub")
+def squad_hub(doc: Doc) -> Doc:
+    """Hub rows keep answers under answers.text; local rows already hold a list of texts."""
+    answers = doc["answers"]
+    return {**doc, "answers": answers["text"] if isinstance(answers, dict) else answers}
+
+
+@register_processor("squad_answerable")
+def squad_answerable(doc: Doc) -> Doc | None:
+    """SQuAD v1: answerable questions only."""
+    doc = squad_hub(doc)
+    return doc if doc["answers"] else None

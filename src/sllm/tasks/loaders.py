@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,30 @@ def load_truthfulqa_mc(path: Path) -> list[Doc]:
             doc[key] = {"choices": list(item[key]), "labels": list(item[key].values())}
         docs.append(doc)
     return docs
+
+
+@register_loader("squad_json")
+def load_squad_json(path: Path) -> list[Doc]:
+    """The official SQuAD v1.1/v2.0 JSON: one document per question, unanswerable ones with no answers."""
+    docs = []
+    for article in load_json(path, records="data"):
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                docs.append(
+                    {
+                        "id": qa["id"],
+                        "title": article.get("title", "").replace("_", " "),
+                        "context": paragraph["context"],
+                        "question": qa["question"],
+                        "answers": [a["text"] for a in qa.get("answers", [])],
+                        "is_impossible": bool(qa.get("is_impossible", False)),
+                    }
+                )
+    return docs
+
+
+@register_loader("paragraphs")
+def load_paragraphs(path: Path) -> list[Doc]:
+    """A plain text file split on blank lines: one document per paragraph (perplexity)."""
+    text = path.read_text(encoding="utf-8")
+    return [{"text": p.strip()} for p in re.split(r"\n\s*\n", text) if p.strip()]
