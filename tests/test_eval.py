@@ -178,3 +178,30 @@ def test_kill_during_eval_then_resume_repeats_no_finished_request(tmp_path):
     )
     assert payload["cache"]["hits"] == done_before
     assert payload["cache"]["computed"] == total - done_before
+
+
+def test_mc_by_generation_lists_options_and_matches_letters(default_lm):
+    from sllm.evaluation.instances import build_instances
+    from sllm.evaluation.mc_generate import score_letters, to_generation
+    from sllm.models.base import GenerationResult
+    from sllm.tasks.data import load_task_data
+
+    spec = get_registry().tasks["hellaswag"]
+    instances = build_instances(spec, load_task_data(spec).docs[:2], [], 0)
+    to_generation(instances)
+    assert instances[0].prompt.endswith(
+        "\n\nA. is using wrap to wrap a pair of skis.\nB. is ripping level tiles off.\n"
+        "C. is holding a rubik's cube.\nD. starts pulling up roofing on a roof.\nAnswer:"
+    )
+    instances[0].outputs = [GenerationResult(" D) starts pulling", 3, "stop")]  # gold is D (3)
+    instances[1].outputs = [GenerationResult(" I think (A)", 3, "stop")]
+    rows = score_letters(instances)
+    assert [r["prediction"] for r in rows] == ["D", "A"] and rows[0]["acc"] == 1.0
+
+
+def test_mc_mode_generate_end_to_end(default_lm):
+    config = EvalConfig(tasks=["mmlu_anatomy"], limit=2, mc_mode="generate", chat=True, track=False)
+    record = evaluate(config, lm=default_lm)
+    rows = record["samples_records"]["mmlu_anatomy"]
+    assert all(r["raw_outputs"] and r["target"] in "ABCD" for r in rows)
+    assert record["results"]["mmlu_anatomy"]["acc"] == sum(r["acc"] for r in rows) / 2

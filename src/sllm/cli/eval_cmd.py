@@ -18,6 +18,7 @@ EXAMPLES = """
   sllm eval --tasks truthfulqa_mc1,truthfulqa_mc2 --batch-size 16 --json
   sllm eval --tasks my_task --include-path ./my_tasks --no-track
   sllm eval --tasks gsm8k_cot,xsum --chat --system "You are a careful assistant." --limit 20
+  sllm eval --tasks mmlu,kobest --mc-mode generate --chat --data-dir ../shared/data
 
 Without --data-dir (or SLLM_DATA_DIR), tasks load from the Hugging Face hub when online, else
 from the small sample bundled with sllm (a warning says so). Results go to
@@ -36,6 +37,11 @@ def eval_command(
     include_path: list[str] | None = typer.Option(None, "--include-path", help="Folder of task YAML."),
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="Requests per forward pass."),
     chat: bool = typer.Option(False, "--chat", help="Generation prompts through the chat template."),
+    mc_mode: str = typer.Option(
+        "loglikelihood",
+        "--mc-mode",
+        help="Multiple choice by loglikelihood, or generate (the model writes a letter).",
+    ),
     system: str | None = typer.Option(None, "--system", help="System prompt (with --chat)."),
     output: str = typer.Option("sllm-results", "--output", "-o", help="Folder for the records."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not record an MLflow run."),
@@ -43,24 +49,32 @@ def eval_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Evaluate a model on tasks; print a table (or JSON) and write results and samples."""
+    from pydantic import ValidationError
+
+    from sllm.errors import UsageError
     from sllm.evaluation.pipeline import EvalConfig, evaluate, output_dir
     from sllm.evaluation.records import results_table, track_evaluation, write_records
 
-    config = EvalConfig(
-        model=model,
-        tasks=[t.strip() for t in tasks.split(",") if t.strip()],
-        num_fewshot=num_fewshot,
-        fewshot_sampler=fewshot,
-        limit=limit,
-        data_dir=data_dir,
-        include_paths=include_path or [],
-        batch_size=batch_size,
-        use_cache=not no_cache,
-        output=output,
-        track=not no_track,
-        chat=chat,
-        system_prompt=system,
-    )
+    try:
+        config = EvalConfig(
+            model=model,
+            tasks=[t.strip() for t in tasks.split(",") if t.strip()],
+            num_fewshot=num_fewshot,
+            fewshot_sampler=fewshot,
+            limit=limit,
+            data_dir=data_dir,
+            include_paths=include_path or [],
+            batch_size=batch_size,
+            use_cache=not no_cache,
+            output=output,
+            track=not no_track,
+            chat=chat,
+            mc_mode=mc_mode,
+            system_prompt=system,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"invalid option {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     err = Console(stderr=True)
     record = evaluate(config, progress=True)
     for task, source in record["data_sources"].items():

@@ -11,13 +11,14 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sllm.evaluation.generation import as_chat, build_generation_instances, corpus_metrics, score_generation
 from sllm.evaluation.instances import Instance, build_instances, build_rolling_instances
+from sllm.evaluation.mc_generate import score_letters, to_generation
 from sllm.evaluation.scoring import MC_CORPUS_METRICS, macro_f1, mean_stderr, score_instance
 from sllm.metrics.perplexity import perplexities
 from sllm.models.base import LM, LoglikelihoodRequest
@@ -46,6 +47,9 @@ class EvalConfig(BaseModel):
     include_paths: list[str] = Field(default_factory=list)
     batch_size: int | None = Field(None, ge=1)
     chat: bool = Field(False, description="send generation prompts through the chat template")
+    mc_mode: Literal["loglikelihood", "generate"] = Field(
+        "loglikelihood", description="multiple choice by log-likelihood, or by generating the letter"
+    )
     system_prompt: str | None = Field(None, description="system message when chat is on")
     use_cache: bool = True
     output: str = "sllm-results"
@@ -80,10 +84,19 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
         build = BUILDERS[spec.output_type]
         pool = spec.fewshot.samples or data.fewshot_docs
         per_task[spec.task] = build(spec, docs, pool, k, config.fewshot_sampler)
-        if config.chat and spec.output_type == "generate_until":
+        generated_mc = spec.output_type == "multiple_choice" and config.mc_mode == "generate"
+        if generated_mc:
+            to_generation(per_task[spec.task])
+        if config.chat and (generated_mc or spec.output_type == "generate_until"):
             as_chat(per_task[spec.task], config.system_prompt)
-        meta[spec.task] = {"spec": spec, "num_fewshot": k, "source": data.source, "digest": docs_digest(docs)}
-    _run_requests(lm, per_task, specs, progress)
+        meta[spec.task] = {
+            "spec": spec,
+            "num_fewshot": k,
+            "source": data.source,
+            "digest": docs_digest(docs),
+            "generated_mc": generated_mc,
+        }
+    _run_requests(lm, per_task, specs, progress, {t for t, m in meta.items() if m["generated_mc"]})
     results, samples = _score(per_task, meta)
     groups = _group_results(registry.groups, config.tasks, meta, samples)
     return {
@@ -107,7 +120,9 @@ def _cache_counts(lm: LM) -> dict[str, int]:
     return {"hits": int(getattr(lm, "hits", 0)), "computed": int(sum(inner.calls.values()))}
 
 
-def _run_requests(lm: LM, per_task: dict[str, list[Instance]], specs: list[TaskSpec], progress: bool) -> None:
+def _run_requests(
+    lm: LM, per_task: dict[str, list[Instance]], specs: list[TaskSpec], progress: bool, generated_mc: set[str]
+) -> None:
     """Send every log-likelihood request of every task in one call, then hand results back."""
     needs_uncond = {s.task for s in specs if "acc_mutual_info" in s.metric_names()}
     rolling = {s.task for s in specs if s.output_type == "loglikelihood_rolling"}
@@ -117,7 +132,7 @@ def _run_requests(lm: LM, per_task: dict[str, list[Instance]], specs: list[TaskS
         for task in rolling:
             for inst in per_task[task]:
                 inst.outputs = [next(scored)]
-    generative = {s.task for s in specs if s.output_type == "generate_until"}
+    generative = {s.task for s in specs if s.output_type == "generate_until"} | generated_mc
     generations = [r for t in generative for inst in per_task[t] for r in inst.requests]
     if generations:
         produced = iter(lm.generate(generations, progress=progress))
@@ -145,7 +160,9 @@ def _score(
     samples: dict[str, list[dict[str, Any]]] = {}
     for task, instances in per_task.items():
         spec: TaskSpec = meta[task]["spec"]
-        if spec.output_type == "loglikelihood_rolling":
+        if meta[task]["generated_mc"]:
+            rows, keys, extra = score_letters(instances), ["acc"], {}
+        elif spec.output_type == "loglikelihood_rolling":
             rows, keys = [_rolling_row(inst) for inst in instances], []
             extra = perplexities(
                 [r["logprob"] for r in rows], [r["n_tokens"] for r in rows], [r["prompt"] for r in rows]
