@@ -62,23 +62,17 @@ def score_command(
 
 def read_texts(path: Path, field: str) -> list[str | list[str]]:
     """One text per line, or the `field` of each JSONL record (errors name file and line)."""
+    from sllm.tasks.loaders import load_jsonl
+
     if not path.is_file():
         raise SllmError(f"file not found: {path}")
-    lines = path.read_text(encoding="utf-8").splitlines()
     if path.suffix != ".jsonl":
-        return lines
-    values: list[str | list[str]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SllmError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-        if not isinstance(record, dict) or field not in record:
-            raise SllmError(f"{path}:{number}: missing field '{field}'")
-        values.append(record[field])
-    return values
+        return path.read_text(encoding="utf-8").splitlines()
+    records = load_jsonl(path)
+    for number, record in enumerate(records, start=1):
+        if field not in record:
+            raise SllmError(f"{path}: record {number}: missing field '{field}'")
+    return [record[field] for record in records]
 
 
 def _as_text(value: str | list[str], path: Path) -> str:
