@@ -205,3 +205,11 @@ def test_mc_mode_generate_end_to_end(default_lm):
     rows = record["samples_records"]["mmlu_anatomy"]
     assert all(r["raw_outputs"] and r["target"] in "ABCD" for r in rows)
     assert record["results"]["mmlu_anatomy"]["acc"] == sum(r["acc"] for r in rows) / 2
+
+
+def test_retrieved_fewshot_in_an_eval(default_lm):
+    config = EvalConfig(
+        tasks=["mmlu_anatomy"], limit=1, num_fewshot=2, fewshot_sampler="retrieved", track=False
+    )
+    prompt = evaluate(config, lm=default_lm)["samples_records"]["mmlu_anatomy"][0]["prompt"]
+    assert prompt.count("\nAnswer:") == 3  # two exemplars from the dev pool, then the question

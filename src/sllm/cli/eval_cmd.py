@@ -31,7 +31,11 @@ def eval_command(
     tasks: str = typer.Option(..., "--tasks", "-t", help="Comma-separated task or group names."),
     model: str = ModelOption,
     num_fewshot: int | None = typer.Option(None, "--num-fewshot", "-k", help="Exemplars per prompt."),
-    fewshot: str | None = typer.Option(None, "--fewshot", help="Exemplar choice: first_n | random."),
+    fewshot: str | None = typer.Option(
+        None,
+        "--fewshot",
+        help="Exemplars: first_n (= fixed) | random | retrieved.",
+    ),
     limit: int | None = typer.Option(None, "--limit", help="Only the first N documents of each task."),
     data_dir: str | None = typer.Option(None, "--data-dir", help="Folder laid out like ../shared/data."),
     include_path: list[str] | None = typer.Option(None, "--include-path", help="Folder of task YAML."),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sllm.evaluation.instances import Instance, build_prompt
+from sllm.evaluation.instances import Instance, build_prompt, make_selector
 from sllm.generation.config import make_config
 from sllm.metrics import get_metric
 from sllm.models.base import GenerationRequest
-from sllm.prompting.fewshot import select_exemplars
 from sllm.prompting.filters import apply_chain, build_chain
 from sllm.tasks.spec import TaskSpec
 from sllm.tasks.templates import evaluate
@@ -46,11 +45,10 @@ def build_generation_instances(
     """One instance per document with `repeats` generation requests (distinct seeds if sampling)."""
     config, repeats = generation_config(spec)
     instances = []
+    selector = make_selector(spec, pool or docs, sampler)
     for doc_id, doc in enumerate(docs):
         where = f"task {spec.task}, document {doc_id}"
-        exemplars = select_exemplars(
-            pool or docs, doc, num_fewshot, sampler or spec.fewshot.sampler, spec.fewshot.seed, doc_id
-        )
+        exemplars = selector.select(doc, doc_id, num_fewshot)
         prompt = build_prompt(spec, doc, exemplars, where)
         target = evaluate(spec.doc_to_target, {**spec.variables, **doc}, where)
         seeds = [None if config.seed is None else config.seed + r for r in range(repeats)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sllm.errors import SllmError
 from sllm.models.base import LoglikelihoodRequest, RollingRequest
-from sllm.prompting.fewshot import select_exemplars
+from sllm.prompting.fewshot import ExemplarSelector
 from sllm.tasks.spec import TaskSpec
 from sllm.tasks.templates import evaluate, render
 
@@ -53,6 +53,17 @@ def gold_index(target: Any, choices: list[Any], where: str) -> int:
     raise SllmError(f"{where}: gold answer {target!r} is neither a choice index nor one of the choices")
 
 
+def make_selector(spec: TaskSpec, pool: list[Doc], sampler: str | None) -> ExemplarSelector:
+    """The task's exemplar selector; retrieval compares documents by their rendered question."""
+    where = f"task {spec.task}"
+    return ExemplarSelector(
+        pool,
+        sampler or spec.fewshot.sampler,
+        spec.fewshot.seed,
+        lambda d: render(spec.doc_to_text, _context(spec, d), where),
+    )
+
+
 def build_prompt(spec: TaskSpec, doc: Doc, exemplars: list[Doc], where: str) -> str:
     """Description, exemplars with their answers, then the question (lm-eval's layout)."""
     description = render(spec.description, spec.variables, where) if spec.description else ""
@@ -71,12 +82,10 @@ def build_instances(
 ) -> list[Instance]:
     """Build the prompt and log-likelihood requests of every document of a multiple-choice task."""
     instances = []
-    pool = fewshot_pool or docs
+    selector = make_selector(spec, fewshot_pool or docs, sampler)
     for doc_id, doc in enumerate(docs):
         where = f"task {spec.task}, document {doc_id}"
-        exemplars = select_exemplars(
-            pool, doc, num_fewshot, sampler or spec.fewshot.sampler, spec.fewshot.seed, doc_id
-        )
+        exemplars = selector.select(doc, doc_id, num_fewshot)
         prompt = build_prompt(spec, doc, exemplars, where)
         ctx = _context(spec, doc)
         choices = [str(c) for c in evaluate(spec.doc_to_choice or "[]", ctx, where)]

@@ -36,7 +36,7 @@ class FewshotSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     num_fewshot: int = 0
-    sampler: Literal["first_n", "random", "retrieved"] = "first_n"
+    sampler: Literal["first_n", "fixed", "random", "retrieved"] = "first_n"
     seed: int = 1234
     delimiter: str = "\n\n"
     samples: list[dict[str, Any]] | None = Field(None, description="fixed exemplars (e.g. CoT)")
