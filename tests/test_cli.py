@@ -80,7 +80,18 @@ def test_debug_shows_the_traceback():
 
 @pytest.mark.parametrize(
     "command",
-    [["generate"], ["chat"], ["cache", "stats"], ["cache", "clear"], ["runs", "list"], ["runs", "show"]],
+    [
+        ["generate"],
+        ["chat"],
+        ["eval"],
+        ["score"],
+        ["tasks", "list"],
+        ["tasks", "show"],
+        ["cache", "stats"],
+        ["cache", "clear"],
+        ["runs", "list"],
+        ["runs", "show"],
+    ],
 )
 def test_every_command_has_help_with_examples(command):
     result = run_cli(*command, "--help")
