@@ -213,3 +213,23 @@ def test_retrieved_fewshot_in_an_eval(default_lm):
     )
     prompt = evaluate(config, lm=default_lm)["samples_records"]["mmlu_anatomy"][0]["prompt"]
     assert prompt.count("\nAnswer:") == 3  # two exemplars from the dev pool, then the question
+
+
+def test_unreachable_hub_falls_back_to_the_bundled_sample_quickly(monkeypatch):
+    import socket
+
+    from sllm.tasks.data import hub_reachable, load_task_data
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("HF_DATASETS_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    hub_reachable.cache_clear()
+    try:
+        started = time.time()
+        data = load_task_data(get_registry().tasks["hellaswag"])
+        assert data.source.startswith("bundled sample") and time.time() - started < 20
+    finally:
+        hub_reachable.cache_clear()

@@ -81,12 +81,13 @@ def eval_command(
         raise UsageError(f"invalid option {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     err = Console(stderr=True)
     record = evaluate(config, progress=True)
-    for task, source in record["data_sources"].items():
-        if source.startswith("bundled sample"):
-            err.print(
-                f"[yellow]warning:[/yellow] {task} ran on the small bundled sample; "
-                "pass --data-dir for the full data"
-            )
+    sampled = [t for t, source in record["data_sources"].items() if source.startswith("bundled sample")]
+    if sampled:
+        names = ", ".join(sampled[:3]) + (f" and {len(sampled) - 3} more" if len(sampled) > 3 else "")
+        err.print(
+            f"[yellow]warning:[/yellow] {names} ran on the small samples bundled with sllm; "
+            "pass --data-dir for the full data"
+        )
     folder = output_dir(config)
     summary = write_records(record, folder)
     summary["run_id"] = track_evaluation(summary, folder, config.track)

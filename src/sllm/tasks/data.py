@@ -7,10 +7,13 @@ of the same source can be swapped in by copying it under those names.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from sllm.errors import SllmError, unknown_name
 from sllm.tasks.loaders import Doc, load_file
@@ -53,10 +56,15 @@ def load_task_data(spec: TaskSpec, data_dir: str | Path | None = None) -> TaskDa
                 return _process(spec, _from_folder(spec, base), str(base))
             if data_dir and folder == data_dir:
                 raise SllmError(f"task {spec.task}: data file not found: {base / spec.dataset.test}")
-    if spec.dataset.hub_path and not _offline():
-        return _process(spec, _from_hub(spec), f"hub:{spec.dataset.hub_path}")
     sample = SAMPLES / spec.dataset.folder
-    if (sample / spec.dataset.test).is_file():
+    has_sample = (sample / spec.dataset.test).is_file()
+    if spec.dataset.hub_path and not _offline() and hub_reachable():
+        try:
+            return _process(spec, _from_hub(spec), f"hub:{spec.dataset.hub_path}")
+        except SllmError:
+            if not has_sample:
+                raise
+    if has_sample:
         return _process(spec, _from_folder(spec, sample), f"bundled sample ({sample})")
     raise SllmError(
         f"task {spec.task}: no data found; pass --data-dir DIR with {spec.dataset.folder}/"
@@ -105,6 +113,19 @@ def _process(spec: TaskSpec, loaded: tuple[list[Doc], list[Doc]], source: str) -
         docs = [d for d in map(fn, docs) if d is not None]
         fewshot = [d for d in map(fn, fewshot) if d is not None]
     return TaskData(docs, fewshot, source)
+
+
+@lru_cache(maxsize=1)
+def hub_reachable() -> bool:
+    """One quick TCP probe of the hub (HF_ENDPOINT aware), so an offline machine does not wait
+    for datasets' retries (~25 s per task) before falling back to local data."""
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=3):
+            return True
+    except OSError:
+        return False
 
 
 def _offline() -> bool:
