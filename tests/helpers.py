@@ -20,3 +20,30 @@ def run_cli(
         env=full_env,
         timeout=timeout,
     )
+
+
+class ScriptedLM:
+    """A deterministic model for pipeline tests: `reply(prompt_or_last_message, seed)` -> text."""
+
+    def __new__(cls, reply):  # noqa: ANN001, ANN204 - built lazily so helpers import without torch
+        from sllm.models.base import LM, GenerationResult
+
+        class _Scripted(LM):
+            spec = "scripted"
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.requests: list = []
+
+            def _iter_generate(self, requests):  # noqa: ANN001, ANN202
+                for index, request in enumerate(requests):
+                    self.requests.append(request)
+                    text = (
+                        request.prompt
+                        if request.prompt is not None
+                        else request.message_dicts()[-1]["content"]
+                    )
+                    out = reply(text, request.config.seed)
+                    yield index, GenerationResult(text=out, n_tokens=len(out.split()), finish_reason="stop")
+
+        return _Scripted()

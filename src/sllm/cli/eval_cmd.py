@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from sllm.cli.app import app
-from sllm.cli.options import JsonOption, ModelOption, NoCacheOption
+from sllm.cli.options import JsonOption, ModelOption, NoCacheOption, parse_key_values
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -19,11 +20,30 @@ EXAMPLES = """
   sllm eval --tasks my_task --include-path ./my_tasks --no-track
   sllm eval --tasks gsm8k_cot,xsum --chat --system "You are a careful assistant." --limit 20
   sllm eval --tasks mmlu,kobest --mc-mode generate --chat --data-dir ../shared/data
+  sllm eval --tasks gsm8k --prompt-style zeroshot-cot --limit 20
+  sllm eval --tasks humaneval --gen-kwargs max_new_tokens=256 --limit 10
+  sllm eval --tasks gsm8k_cot_self_consistency --gen-kwargs repeats=5,temperature=0.7 --limit 10
 
 Without --data-dir (or SLLM_DATA_DIR), tasks load from the Hugging Face hub when online, else
 from the small sample bundled with sllm (a warning says so). Results go to
 OUTPUT/<model>/<time>/results.json with every prompt and answer in samples.jsonl.
 """
+
+
+GEN_KEYS = ("max_new_tokens", "temperature", "top_p", "top_k", "strategy", "seed", "repeats", "until")
+
+
+def parse_gen_kwargs(text: str | None) -> dict[str, Any]:
+    """`max_new_tokens=64,temperature=0.7` -> typed values; unknown keys are errors."""
+    from sllm.errors import unknown_name
+
+    values = parse_key_values([i for i in (text or "").split(",") if i.strip()], "--gen-kwargs")
+    for key in values:
+        if key not in GEN_KEYS:
+            raise unknown_name("generation setting", key, GEN_KEYS)
+    if "until" in values and not isinstance(values["until"], list):
+        values["until"] = [str(values["until"])]
+    return values
 
 
 @app.command("eval", epilog=EXAMPLES)
@@ -47,6 +67,15 @@ def eval_command(
         help="Multiple choice by loglikelihood, or generate (the model writes a letter).",
     ),
     system: str | None = typer.Option(None, "--system", help="System prompt (with --chat)."),
+    prompt_style: str | None = typer.Option(
+        None, "--prompt-style", help="plain | cot (CoT exemplars) | zeroshot-cot (two-stage)."
+    ),
+    gen_kwargs: str | None = typer.Option(
+        None,
+        "--gen-kwargs",
+        help="Override generation settings: KEY=VALUE,... (max_new_tokens, temperature, top_p, "
+        "top_k, strategy, seed, repeats).",
+    ),
     output: str = typer.Option("sllm-results", "--output", "-o", help="Folder for the records."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not record an MLflow run."),
     no_cache: bool = NoCacheOption,
@@ -75,6 +104,8 @@ def eval_command(
             chat=chat,
             mc_mode=mc_mode,
             system_prompt=system,
+            prompt_style=prompt_style,
+            gen_kwargs=parse_gen_kwargs(gen_kwargs),
         )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -54,3 +54,18 @@ def decoding_values(
     # The strategies share their names with presets, so `--strategy beam` means 4 beams.
     base = PRESETS[strategy or "greedy"]
     return make_config(**{**base, **given})
+
+
+def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:
+    """`KEY=VALUE` pairs, values read as YAML scalars (numbers, booleans, lists)."""
+    import yaml
+
+    from sllm.errors import UsageError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{flag}: expected KEY=VALUE, got '{item}'")
+        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return out

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sllm.cli.app import app
-from sllm.cli.options import JsonOption
+from sllm.cli.options import JsonOption, parse_key_values
 from sllm.errors import SllmError
 
 EXAMPLES = """
@@ -21,33 +21,50 @@ EXAMPLES = """
   sllm score rouge --predictions preds.jsonl --references refs.jsonl --tokenizer ko --json
   sllm score bleu --predictions out.jsonl --field output --references gold.txt
   sllm score squad --predictions answers.txt --references gold.jsonl --field answers
+  sllm score semantic_similarity -p preds.txt -r refs.txt
+  sllm score bertscore -p preds.txt -r refs.txt --option model=./my-multilingual-encoder
+  sllm score distinct_n -p generations.txt --tokenizer ko
+  sllm score sql_execution -p predicted.sql.txt -r gold.sql.txt --option database=./shop.sqlite
 
 Files hold one text per line, or JSONL with a `text` field (`--field` picks another; a
 references field may hold a list of references). Tokenizers: default (rouge-score's, English),
-whitespace, char, ko (Korean morphemes), model:PATH.
+whitespace, char, ko (Korean morphemes), model:PATH. Reference-free metrics (distinct_n,
+repetition, self_bleu) need no --references. `sllm tasks metrics` lists every metric.
 """
 
 
 @app.command("score", epilog=EXAMPLES)
 def score_command(
-    metric: str = typer.Argument(..., help="rouge | bleu | chrf | exact_match | squad | korquad"),
+    metric: str = typer.Argument(..., help="rouge | bleu | chrf | exact_match | squad | korquad | ..."),
     predictions: Path = typer.Option(..., "--predictions", "-p", help="File of predictions."),
-    references: Path = typer.Option(..., "--references", "-r", help="File of references."),
-    tokenizer: str = typer.Option("default", "--tokenizer", help="Tokenizer for lexical metrics."),
+    references: Path | None = typer.Option(None, "--references", "-r", help="File of references."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Tokenizer for lexical metrics."),
     field: str = typer.Option("text", "--field", help="JSONL field holding the text."),
+    option: list[str] | None = typer.Option(None, "--option", "-O", help="Metric option KEY=VALUE."),
     as_json: bool = JsonOption,
 ) -> None:
     """Score predictions against references with one metric; print corpus-level values."""
+    from sllm.errors import UsageError
     from sllm.metrics import corpus_score, get_metric, get_tokenizer
 
     spec = get_metric(metric)
-    if spec.needs_tokenizer:
+    options = parse_key_values(option or [], "--option")
+    if tokenizer is not None:
+        if not spec.needs_tokenizer:
+            raise UsageError(f"metric '{metric}' takes no tokenizer")
         get_tokenizer(tokenizer)  # fail fast on an unknown tokenizer
+        options["tokenizer"] = tokenizer
     preds = [_as_text(v, predictions) for v in read_texts(predictions, field)]
-    refs = [v if isinstance(v, list) else [v] for v in read_texts(references, field)]
+    if references is None:
+        if spec.needs_references:
+            raise UsageError(f"metric '{metric}' needs --references")
+        refs: list[list[str]] = [[] for _ in preds]
+    else:
+        refs = [v if isinstance(v, list) else [v] for v in read_texts(references, field)]
     if len(preds) != len(refs):
         raise SllmError(f"{predictions} has {len(preds)} texts but {references} has {len(refs)}")
-    scores = corpus_score(metric, preds, refs, tokenizer=tokenizer)
+    scores = corpus_score(metric, preds, refs, **options)
+    tokenizer = options.get("tokenizer", "default")
     payload = {"metric": metric, "tokenizer": tokenizer, "n": len(preds), "scores": scores}
     if as_json:
         print(json.dumps(payload, ensure_ascii=False))

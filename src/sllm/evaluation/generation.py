@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sllm.evaluation.cot import stage_record
 from sllm.evaluation.instances import Instance, build_prompt, make_selector
 from sllm.generation.config import make_config
 from sllm.metrics import get_metric
 from sllm.models.base import GenerationRequest
-from sllm.prompting.filters import apply_chain, build_chain
+from sllm.prompting.filters import apply_chain, build_chain, map_chain
 from sllm.tasks.spec import TaskSpec
 from sllm.tasks.templates import evaluate
 
@@ -86,6 +87,7 @@ def score_generation(spec: TaskSpec, instances: list[Instance]) -> tuple[list[di
             "prompt": inst.prompt,
             "target": inst.gold,
             "raw_outputs": raw,
+            **stage_record(inst),
         }
         for filter_name, chain in chains:
             answer = apply_chain(chain, raw) if chain else raw[0]
@@ -94,11 +96,20 @@ def score_generation(spec: TaskSpec, instances: list[Instance]) -> tuple[list[di
                 metric = get_metric(name)
                 if metric.family != "sample":
                     continue
-                values = metric.fn(answer, references_of(inst.gold), **spec.metric_options(name))
+                options = spec.metric_options(name)
+                if metric.needs_doc:
+                    options = {**options, "doc": inst.doc}
+                if metric.inputs == "samples":
+                    responses = map_chain(chain, raw) if chain else raw
+                    values = metric.fn(responses, references_of(inst.gold), **options)
+                else:
+                    values = metric.fn(answer, references_of(inst.gold), **options)
                 for key, value in values.items():
+                    private = key.startswith("_")
+                    key = key.lstrip("_")
                     column = key if filter_name == "none" else f"{key},{filter_name}"
                     row[column] = value
-                    if column not in keys:
+                    if not private and column not in keys:
                         keys.append(column)
         row.setdefault("prediction", row.get(f"prediction,{chains[0][0]}"))
         rows.append(row)

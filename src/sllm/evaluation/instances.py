@@ -26,6 +26,8 @@ class Instance:
     gold: int | str
     requests: list[LoglikelihoodRequest] = field(default_factory=list)
     outputs: list[Any] = field(default_factory=list)
+    reasoning: list[str] | None = None  # two-stage CoT: stage-one outputs
+    answer_prompts: list[str] | None = None
 
 
 def _context(spec: TaskSpec, doc: Doc) -> dict[str, Any]:

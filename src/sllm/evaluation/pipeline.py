@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from sllm.evaluation.cot import STYLES, answer_requests, apply_prompt_style, attach_answers
 from sllm.evaluation.generation import as_chat, build_generation_instances, corpus_metrics, score_generation
 from sllm.evaluation.instances import Instance, build_instances, build_rolling_instances
 from sllm.evaluation.mc_generate import score_letters, to_generation
@@ -51,6 +52,12 @@ class EvalConfig(BaseModel):
         "loglikelihood", description="multiple choice by log-likelihood, or by generating the letter"
     )
     system_prompt: str | None = Field(None, description="system message when chat is on")
+    prompt_style: Literal[STYLES] | None = Field(  # type: ignore[valid-type]
+        None, description="plain | cot | zeroshot-cot (two-stage)"
+    )
+    gen_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="override generation settings of generation tasks"
+    )
     use_cache: bool = True
     output: str = "sllm-results"
     track: bool = True
@@ -70,7 +77,7 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
     """Run an evaluation and return its results record (also written by `write_results`)."""
     started = time.time()
     registry = get_registry(config.include_paths)
-    specs = registry.resolve(config.tasks)
+    specs = [_configured(s, config, registry) for s in registry.resolve(config.tasks)]
     if lm is None:
         from sllm.models.spec import open_model
 
@@ -96,7 +103,9 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
             "digest": docs_digest(docs),
             "generated_mc": generated_mc,
         }
-    _run_requests(lm, per_task, specs, progress, {t for t, m in meta.items() if m["generated_mc"]})
+    _run_requests(
+        lm, per_task, specs, progress, {t for t, m in meta.items() if m["generated_mc"]}, config.chat
+    )
     results, samples = _score(per_task, meta)
     groups = _group_results(registry.groups, config.tasks, meta, samples)
     return {
@@ -114,6 +123,14 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
     }
 
 
+def _configured(spec: TaskSpec, config: EvalConfig, registry: Any) -> TaskSpec:
+    """The task as this run asks for it: prompt style applied, generation settings overridden."""
+    spec = apply_prompt_style(spec, config.prompt_style, registry)
+    if config.gen_kwargs and spec.output_type == "generate_until":
+        spec = spec.model_copy(update={"generation": {**spec.generation, **config.gen_kwargs}})
+    return spec
+
+
 def _cache_counts(lm: LM) -> dict[str, int]:
     """How many requests the cache answered and how many the model computed in this run."""
     inner = getattr(lm, "inner", lm)
@@ -121,7 +138,12 @@ def _cache_counts(lm: LM) -> dict[str, int]:
 
 
 def _run_requests(
-    lm: LM, per_task: dict[str, list[Instance]], specs: list[TaskSpec], progress: bool, generated_mc: set[str]
+    lm: LM,
+    per_task: dict[str, list[Instance]],
+    specs: list[TaskSpec],
+    progress: bool,
+    generated_mc: set[str],
+    chat: bool = False,
 ) -> None:
     """Send every log-likelihood request of every task in one call, then hand results back."""
     needs_uncond = {s.task for s in specs if "acc_mutual_info" in s.metric_names()}
@@ -139,13 +161,23 @@ def _run_requests(
         for task in generative:
             for inst in per_task[task]:
                 inst.outputs = [next(produced) for _ in inst.requests]
+    staged = [s for s in specs if s.answer_stage is not None and s.task in generative]
+    if staged:
+        second = [r for s in staged for r in answer_requests(s, per_task[s.task], chat)]
+        answers = lm.generate(second, progress=progress)
+        offset = 0
+        for spec in staged:
+            count = sum(len(inst.requests) for inst in per_task[spec.task])
+            attach_answers(per_task[spec.task], answers[offset : offset + count])
+            offset += count
     flat: list[LoglikelihoodRequest] = []
     for task, instances in ((t, i) for t, i in per_task.items() if t not in generative | rolling):
         for inst in instances:
             flat.extend(inst.requests)
             if task in needs_uncond:
                 flat.extend(LoglikelihoodRequest("", r.continuation) for r in inst.requests)
-    outputs = iter(lm.loglikelihood(flat, progress=progress))
+    # A generation-only backend never sees a log-likelihood call it would have to refuse.
+    outputs = iter(lm.loglikelihood(flat, progress=progress) if flat else [])
     for task, instances in ((t, i) for t, i in per_task.items() if t not in generative | rolling):
         for inst in instances:
             inst.outputs = [next(outputs) for _ in inst.requests]

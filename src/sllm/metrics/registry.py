@@ -22,6 +22,9 @@ class Metric:
     needs_tokenizer: bool = False
     higher_is_better: bool = True
     description: str = ""
+    inputs: Literal["answer", "samples"] = "answer"
+    needs_doc: bool = False
+    needs_references: bool = True
 
 
 _METRICS: dict[str, Metric] = {}
@@ -34,12 +37,29 @@ def register_metric(
     needs_tokenizer: bool = False,
     higher_is_better: bool = True,
     description: str = "",
+    inputs: Literal["answer", "samples"] = "answer",
+    needs_doc: bool = False,
+    needs_references: bool = True,
 ) -> Callable[[MetricFn], MetricFn]:
-    """Register fn(prediction, references, **opts) (sample) or fn(predictions, references, **opts)."""
+    """Register fn(prediction, references, **opts) (sample) or fn(predictions, references, **opts).
+
+    `inputs="samples"` metrics (pass@k) get every sampled response of a document, not the one
+    extracted answer; `needs_doc` metrics (and all samples metrics) get the document as `doc=`;
+    `needs_references=False` metrics (diversity) score predictions alone. Keys a metric returns with a leading
+    underscore are kept in the per-sample record but not averaged.
+    """
 
     def wrap(fn: MetricFn) -> MetricFn:
         _METRICS[name] = Metric(
-            name, family, fn, needs_tokenizer, higher_is_better, description or (fn.__doc__ or "")
+            name,
+            family,
+            fn,
+            needs_tokenizer,
+            higher_is_better,
+            description or (fn.__doc__ or ""),
+            inputs,
+            needs_doc or inputs == "samples",
+            needs_references,
         )
         return fn
 
@@ -87,4 +107,4 @@ def aggregate(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def _load_builtin() -> None:
     # Importing the modules registers their metrics; done on first lookup, not at import time.
-    from sllm.metrics import code, lexical  # noqa: F401
+    from sllm.metrics import code, correlation, diversity, lexical, semantic, sql, truthfulqa  # noqa: F401

@@ -56,6 +56,12 @@ def take_first() -> Step:
     return lambda responses: responses[:1]
 
 
+@step("take_first_k")
+def take_first_k(k: int) -> Step:
+    """Keep the first k responses (majority over fewer samples than were drawn)."""
+    return lambda responses: responses[:k]
+
+
 @step("majority_vote")
 def majority_vote() -> Step:
     """Self-consistency: the most frequent answer (ties broken by first appearance)."""
@@ -113,6 +119,13 @@ def first_line() -> Step:
     return lambda responses: [next((x.strip() for x in r.splitlines() if x.strip()), "") for r in responses]
 
 
+@step("code_block")
+def code_block() -> Step:
+    """The first fenced code block (```python ... ```) when there is one, else the text unchanged."""
+    pattern = re.compile(r"```[\w+-]*\n(.*?)(?:```|$)", re.DOTALL)
+    return lambda responses: [(m.group(1) if (m := pattern.search(r)) else r) for r in responses]
+
+
 @step("lowercase")
 def lowercase() -> Step:
     """Lowercase."""
@@ -131,6 +144,13 @@ def build_chain(steps: list[dict[str, Any]], where: str) -> list[Step]:
             raise unknown_name("filter", name, _STEPS)
         chain.append(_STEPS[name](**options))
     return chain
+
+
+def map_chain(chain: list[Step], responses: list[str]) -> list[str]:
+    """Run a chain's steps over every response, keeping them all (for pass@k over samples)."""
+    for fn in chain:
+        responses = fn(responses)
+    return responses
 
 
 def apply_chain(chain: list[Step], responses: list[str]) -> str:

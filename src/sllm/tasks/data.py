@@ -164,3 +164,25 @@ def squad_answerable(doc: Doc) -> Doc | None:
     """SQuAD v1: answerable questions only."""
     doc = squad_hub(doc)
     return doc if doc["answers"] else None
+
+
+def _answers(value: Any) -> list[str]:
+    """A list of answers, or one CSV cell of answers separated by '; '."""
+    return [str(a) for a in value] if isinstance(value, list) else [a for a in str(value).split(";")]
+
+
+@register_processor("truthfulqa_gen")
+def truthfulqa_gen(doc: Doc) -> Doc:
+    """CSV or hub rows -> question, correct/incorrect answers, formatted as lm-eval does
+    (stripped, a final period added, "I have no comment." always among the correct answers)."""
+
+    def formatted(answers: list[str]) -> list[str]:
+        out = [a.strip() for a in answers if a.strip()]
+        return [a if a.endswith(".") else a + "." for a in out]
+
+    correct = formatted(_answers(doc.get("correct_answers", doc.get("Correct Answers", ""))))
+    incorrect = formatted(_answers(doc.get("incorrect_answers", doc.get("Incorrect Answers", ""))))
+    if "I have no comment." not in correct:
+        correct.append("I have no comment.")
+    question = str(doc.get("question", doc.get("Question", ""))).strip()
+    return {"question": question, "correct_answers": correct, "incorrect_answers": incorrect}

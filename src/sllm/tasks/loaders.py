@@ -72,7 +72,7 @@ def load_csv(
     path: Path, delimiter: str = ",", columns: list[str] | None = None, header: bool = True
 ) -> list[Doc]:
     """CSV (or TSV) rows as dicts: from the header line, or from `columns` when there is none."""
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(
             csv.reader(handle, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else 0)
         )

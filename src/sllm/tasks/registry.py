@@ -60,12 +60,29 @@ class TaskRegistry:
 
 
 def expand_file(path: Path) -> list[TaskSpec]:
-    """Read one YAML file into one or more task specs (one per matrix row)."""
-    data = read_yaml(path)
-    matrix = data.pop("matrix", None)
-    if matrix is None:
-        return [build_spec(data, path)]
-    return [build_spec(_substitute(data, row, path), path) for row in _matrix_rows(matrix, path)]
+    """Read one YAML file into task specs (one per document, or per matrix row)."""
+    specs = []
+    for data in read_yaml(path):
+        data = _with_include(data, path)
+        matrix = data.pop("matrix", None)
+        if matrix is None:
+            specs.append(build_spec(data, path))
+        else:
+            specs.extend(build_spec(_substitute(data, row, path), path) for row in _matrix_rows(matrix, path))
+    return specs
+
+
+def _with_include(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`include: OTHER.yaml` (relative to this file) supplies defaults that this mapping overrides."""
+    name = data.pop("include", None)
+    if name is None:
+        return data
+    base_path = path.parent / str(name)
+    if not base_path.is_file():
+        raise SllmError(f"{path}: field 'include': file not found: {base_path}")
+    base = _with_include(read_yaml(base_path)[0], base_path)
+    base.pop("matrix", None)
+    return {**base, **data}
 
 
 def _matrix_rows(matrix: Any, path: Path) -> list[dict[str, Any]]:

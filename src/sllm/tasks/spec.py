@@ -51,6 +51,21 @@ class FilterSpec(BaseModel):
     steps: list[dict[str, Any]]
 
 
+class AnswerStageSpec(BaseModel):
+    """Second stage of two-stage zero-shot CoT (Kojima et al., 2022): ask for the answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(
+        "{{prompt}}{{reasoning}}\nTherefore, the answer is",
+        description="Jinja; sees the document, `prompt` (stage 1) and `reasoning` (its output)",
+    )
+    generation: dict[str, Any] = Field(
+        default_factory=lambda: {"max_new_tokens": 32, "until": ["\n\n", "Q:"]},
+        description="decoding of the answer stage",
+    )
+
+
 class TaskSpec(BaseModel):
     """Everything that defines a task: data, prompt templates, output type, metrics, version."""
 
@@ -75,6 +90,10 @@ class TaskSpec(BaseModel):
         default_factory=dict, description="until, max_new_tokens, strategy, temperature, repeats, ..."
     )
     filters: list[FilterSpec] = Field(default_factory=list, description="answer-extraction chains")
+    answer_stage: AnswerStageSpec | None = Field(None, description="two-stage zero-shot CoT")
+    variants: dict[str, str] = Field(
+        default_factory=dict, description="--prompt-style -> task, e.g. {cot: gsm8k_cot}"
+    )
     variables: dict[str, Any] = Field(default_factory=dict, description="values visible in templates")
     source: str = Field("", description="YAML file the task came from")
 
@@ -90,17 +109,17 @@ class TaskSpec(BaseModel):
         return {}
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping, naming the file on a syntax error."""
+def read_yaml(path: Path) -> list[dict[str, Any]]:
+    """Read the YAML mappings of a file (several when separated by `---`), naming the file on errors."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise SllmError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise SllmError(f"{path}: a task file must be a YAML mapping")
-    return data
+    if not documents or not all(isinstance(d, dict) for d in documents):
+        raise SllmError(f"{path}: a task file must be a YAML mapping (or several, separated by ---)")
+    return documents
 
 
 def build_spec(data: dict[str, Any], path: Path) -> TaskSpec:
