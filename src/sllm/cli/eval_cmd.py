@@ -16,7 +16,7 @@ EXAMPLES = """
 
   sllm eval --tasks hellaswag --limit 50
   sllm eval --model hf:./out --tasks mmlu,hellaswag --num-fewshot 5 --data-dir ../shared/data
-  sllm eval --tasks truthfulqa_mc1,truthfulqa_mc2 --batch-size 16 --json
+  sllm eval --tasks truthfulqa_mc1,truthfulqa_mc2 --batch-size auto --json
   sllm eval --tasks my_task --include-path ./my_tasks --no-track
   sllm eval --tasks gsm8k_cot,xsum --chat --system "You are a careful assistant." --limit 20
   sllm eval --tasks mmlu,kobest --mc-mode generate --chat --data-dir ../shared/data
@@ -31,6 +31,14 @@ OUTPUT/<model>/<time>/results.json with every prompt and answer in samples.jsonl
 
 
 GEN_KEYS = ("max_new_tokens", "temperature", "top_p", "top_k", "strategy", "seed", "repeats", "until")
+
+
+def _positive_int(text: str) -> int:
+    from sllm.errors import UsageError
+
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"--batch-size: expected a positive number or auto, got '{text}'")
+    return int(text)
 
 
 def parse_gen_kwargs(text: str | None) -> dict[str, Any]:
@@ -59,7 +67,9 @@ def eval_command(
     limit: int | None = typer.Option(None, "--limit", help="Only the first N documents of each task."),
     data_dir: str | None = typer.Option(None, "--data-dir", help="Folder laid out like ../shared/data."),
     include_path: list[str] | None = typer.Option(None, "--include-path", help="Folder of task YAML."),
-    batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="Requests per forward pass."),
+    batch_size: str | None = typer.Option(
+        None, "--batch-size", "-b", help="Requests per forward pass: N, or auto (the largest that fits)."
+    ),
     chat: bool = typer.Option(False, "--chat", help="Generation prompts through the chat template."),
     mc_mode: str = typer.Option(
         "loglikelihood",
@@ -97,7 +107,7 @@ def eval_command(
             limit=limit,
             data_dir=data_dir,
             include_paths=include_path or [],
-            batch_size=batch_size,
+            batch_size=batch_size if batch_size in (None, "auto") else _positive_int(batch_size),
             use_cache=not no_cache,
             output=output,
             track=not no_track,

@@ -46,7 +46,7 @@ class EvalConfig(BaseModel):
     limit: int | None = Field(None, ge=1, description="first N documents of each task")
     data_dir: str | None = None
     include_paths: list[str] = Field(default_factory=list)
-    batch_size: int | None = Field(None, ge=1)
+    batch_size: int | Literal["auto"] | None = Field(None, description="N, or auto (largest that fits)")
     chat: bool = Field(False, description="send generation prompts through the chat template")
     mc_mode: Literal["loglikelihood", "generate"] = Field(
         "loglikelihood", description="multiple choice by log-likelihood, or by generating the letter"
@@ -119,6 +119,7 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
         "data_digests": {t: m["digest"] for t, m in meta.items()},
         "samples_records": samples,
         "cache": _cache_counts(lm),
+        "batch_size_used": getattr(getattr(getattr(lm, "inner", lm), "sizer", None), "last", None),
         "duration_s": round(time.time() - started, 2),
     }
 

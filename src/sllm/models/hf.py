@@ -8,6 +8,7 @@ Generation pads on the left, as decoder-only generation requires.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from sllm.models.base import (
     RollingRequest,
     RollingResult,
 )
+from sllm.models.batching import BatchSizer
 from sllm.models.hf_generate import generate_batch, group_for_generation
 from sllm.models.hf_shared import group_by_context, plan_batches, score_shared
 from sllm.models.options import BackendOptions, parse_options
@@ -38,7 +40,7 @@ class HFOptions(BackendOptions):
     device: str = "auto"
     adapter: str | None = None
     max_length: int | None = None
-    batch_size: int = 8
+    batch_size: int | Literal["auto"] = 8
     revision: str | None = None
     trust_remote_code: bool = False
     score_padding: Literal["right", "left"] = "right"
@@ -75,6 +77,7 @@ class HFLM(LM):
         self.tokenizer, self.model = self._load()
         self.max_length = self.options.max_length or _model_max_length(self.model, self.tokenizer)
         self.batch_size = self.options.batch_size
+        self.sizer = BatchSizer(self.options.batch_size, self.model, self.device)
         self._fingerprint: str | None = None
 
     # -- loading ---------------------------------------------------------------------------
@@ -161,12 +164,18 @@ class HFLM(LM):
             rest += [i for g in too_long for i in g]
             groups = [g for g in groups if g not in too_long]
             pad = self.tokenizer.pad_token_id
-            for batch in plan_batches(pairs, groups, self.batch_size):
-                yield from score_shared(self.model, head, pairs, batch, pad, self.device)
+            longest = max((sum(map(len, pairs[i])) for g in groups for i in g), default=1)
+            shared = partial(_score_shared_list, self.model, head, pairs, pad, self.device)
+            for batch in plan_batches(pairs, groups, self.sizer.size(min(longest, self.max_length))):
+                yield from self.sizer.run(shared, batch)
         rest.sort(key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
-        for start in range(0, len(rest), self.batch_size):
-            batch = rest[start : start + self.batch_size]
-            yield from zip(batch, self._score_batch([pairs[i] for i in batch]))
+        size = self.sizer.size(min(sum(map(len, pairs[rest[0]])), self.max_length)) if rest else 1
+        for start in range(0, len(rest), size):
+            batch = rest[start : start + size]
+            yield from self.sizer.run(partial(self._score_indices, pairs), batch)
+
+    def _score_indices(self, pairs: Sequence[tuple[list[int], list[int]]], part: list[int]) -> list[Any]:
+        return list(zip(part, self._score_batch([pairs[i] for i in part])))
 
     @torch.inference_mode()
     def _score_batch(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, bool, int]]:
@@ -220,10 +229,20 @@ class HFLM(LM):
         prompts = [
             r.prompt if r.prompt is not None else self.render_chat(r.message_dicts()) for r in requests
         ]
-        for group in group_for_generation(requests, self.batch_size):
+        longest = max((len(self.encode(p)) for p in prompts), default=1)
+        most_new = max((r.config.max_new_tokens for r in requests), default=0)
+        for group in group_for_generation(requests, self.sizer.size(longest, most_new)):
             config = requests[group[0]].config
-            results = generate_batch(self, [prompts[i] for i in group], config)
-            yield from zip(group, results)
+            yield from self.sizer.run(partial(self._generate_indices, prompts, config), group)
+
+    def _generate_indices(self, prompts: list[str], config: Any, part: list[int]) -> list[Any]:
+        return list(zip(part, generate_batch(self, [prompts[i] for i in part], config)))
+
+
+def _score_shared_list(
+    model: Any, head: Any, pairs: Any, pad: int, device: str, part: list[list[int]]
+) -> list[Any]:
+    return list(score_shared(model, head, pairs, part, pad, device))
 
 
 def quiet_transformers() -> None:
