@@ -92,3 +92,14 @@ def test_kmmlu_and_haerae_read_local_files_in_the_hub_layout(tmp_path: Path) -> 
     assert inst.gold == 0 and inst.choices == ["(A)", "(B)", "(C)", "(D)", "(E)"]
     assert set(get_registry().groups["kmmlu"]) >= {"kmmlu_korean_history", "kmmlu_math"}
     assert len(get_registry().groups["kmmlu"]) == 45 and len(get_registry().groups["haerae"]) == 5
+
+
+def test_tasks_metrics_and_show_generation_task() -> None:
+    from helpers import run_cli
+
+    listed = json.loads(run_cli("tasks", "metrics", "--json").stdout)["metrics"]
+    names = {m["name"] for m in listed}
+    assert {"pass_at_k", "bertscore", "semantic_similarity", "distinct_n", "sql_execution", "rouge"} <= names
+    shown = run_cli("tasks", "show", "humaneval")
+    assert shown.returncode == 0, shown.stderr
+    assert "def has_close_elements" in shown.stdout and "check(has_close_elements)" in shown.stdout

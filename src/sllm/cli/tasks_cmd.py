@@ -26,8 +26,9 @@ def list_tasks(include_path: list[str] | None = IncludeOption, as_json: bool = J
         print(json.dumps({"tasks": registry.names(), "groups": registry.groups}))
         return
     table = Table(title=f"{len(registry.tasks)} tasks, {len(registry.groups)} groups")
-    for column in ("task", "output type", "metrics", "groups"):
-        table.add_column(column)
+    table.add_column("task", no_wrap=True)
+    for column in ("output type", "metrics", "groups"):
+        table.add_column(column, overflow="fold")
     for name in registry.names():
         spec = registry.tasks[name]
         table.add_row(name, spec.output_type, ", ".join(spec.metric_names()), ", ".join(spec.group))
@@ -46,7 +47,7 @@ def show_task(
     include_path: list[str] | None = IncludeOption,
 ) -> None:
     """Show a task's spec and the prompt of its first document."""
-    from sllm.evaluation.instances import build_instances
+    from sllm.evaluation.pipeline import BUILDERS
     from sllm.tasks.data import load_task_data
     from sllm.tasks.registry import get_registry
 
@@ -55,10 +56,45 @@ def show_task(
     console.print_json(spec.model_dump_json(exclude={"variables"}))
     data = load_task_data(spec, data_dir)
     k = spec.fewshot.num_fewshot if num_fewshot is None else num_fewshot
-    instance = build_instances(spec, data.docs[:1], data.fewshot_docs, k)[0]
+    instance = BUILDERS[spec.output_type](spec, data.docs[:1], data.fewshot_docs, k, None)[0]
     console.rule(f"first prompt ({data.source}, {k}-shot)")
     console.print(instance.prompt, markup=False, highlight=False)
+    if spec.output_type != "multiple_choice":
+        console.rule("target")
+        console.print(repr(instance.gold), markup=False, highlight=False)
+        return
     console.rule("continuations")
     for i, request in enumerate(instance.requests):
         mark = "  <- gold" if i == instance.gold else ""
         console.print(repr(request.continuation) + mark, markup=False, highlight=False)
+
+
+@tasks_app.command(
+    "metrics", epilog="[bold]Examples[/bold]\n\n  sllm tasks metrics\n  sllm tasks metrics --json"
+)
+def list_metrics_command(as_json: bool = JsonOption) -> None:
+    """List every metric usable in task YAML and in `sllm score`."""
+    from sllm.metrics import list_metrics
+
+    metrics = list_metrics()
+    if as_json:
+        rows = [
+            {
+                "name": m.name,
+                "family": m.family,
+                "tokenizer": m.needs_tokenizer,
+                "references": m.needs_references,
+            }
+            for m in metrics
+        ]
+        print(json.dumps({"metrics": rows}))
+        return
+    table = Table(title=f"{len(metrics)} metrics")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("level")
+    table.add_column("tokenizer")
+    table.add_column("what it measures", overflow="fold")
+    for m in metrics:
+        summary = (m.description or "").strip().splitlines()[0] if m.description else ""
+        table.add_row(m.name, m.family, "yes" if m.needs_tokenizer else "", summary)
+    Console().print(table)

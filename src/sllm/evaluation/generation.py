@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sllm.evaluation.cot import stage_record
-from sllm.evaluation.instances import Instance, build_prompt, make_selector
+from sllm.evaluation.instances import Instance, prompts_for
 from sllm.generation.config import make_config
 from sllm.metrics import get_metric
 from sllm.models.base import GenerationRequest
@@ -46,11 +46,7 @@ def build_generation_instances(
     """One instance per document with `repeats` generation requests (distinct seeds if sampling)."""
     config, repeats = generation_config(spec)
     instances = []
-    selector = make_selector(spec, pool or docs, sampler)
-    for doc_id, doc in enumerate(docs):
-        where = f"task {spec.task}, document {doc_id}"
-        exemplars = selector.select(doc, doc_id, num_fewshot)
-        prompt = build_prompt(spec, doc, exemplars, where)
+    for doc_id, doc, prompt, where in prompts_for(spec, docs, pool, num_fewshot, sampler):
         target = evaluate(spec.doc_to_target, {**spec.variables, **doc}, where)
         seeds = [None if config.seed is None else config.seed + r for r in range(repeats)]
         requests = [

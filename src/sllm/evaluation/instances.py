@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,16 +80,23 @@ def build_prompt(spec: TaskSpec, doc: Doc, exemplars: list[Doc], where: str) -> 
     return description + block + render(spec.doc_to_text, _context(spec, doc), where)
 
 
+def prompts_for(
+    spec: TaskSpec, docs: list[Doc], fewshot_pool: list[Doc], num_fewshot: int, sampler: str | None
+) -> Iterator[tuple[int, Doc, str, str]]:
+    """(doc id, document, full prompt with exemplars, where-string for errors) per document."""
+    selector = make_selector(spec, fewshot_pool or docs, sampler)
+    for doc_id, doc in enumerate(docs):
+        where = f"task {spec.task}, document {doc_id}"
+        exemplars = selector.select(doc, doc_id, num_fewshot)
+        yield doc_id, doc, build_prompt(spec, doc, exemplars, where), where
+
+
 def build_instances(
     spec: TaskSpec, docs: list[Doc], fewshot_pool: list[Doc], num_fewshot: int, sampler: str | None = None
 ) -> list[Instance]:
     """Build the prompt and log-likelihood requests of every document of a multiple-choice task."""
     instances = []
-    selector = make_selector(spec, fewshot_pool or docs, sampler)
-    for doc_id, doc in enumerate(docs):
-        where = f"task {spec.task}, document {doc_id}"
-        exemplars = selector.select(doc, doc_id, num_fewshot)
-        prompt = build_prompt(spec, doc, exemplars, where)
+    for doc_id, doc, prompt, where in prompts_for(spec, docs, fewshot_pool, num_fewshot, sampler):
         ctx = _context(spec, doc)
         choices = [str(c) for c in evaluate(spec.doc_to_choice or "[]", ctx, where)]
         if not choices:
