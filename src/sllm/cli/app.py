@@ -42,7 +42,18 @@ def _global(
 def _register_commands() -> None:
     # Imported for their side effect of adding commands to `app`; each module is small and
     # imports heavy libraries (torch, mlflow) only inside its command functions.
-    from sllm.cli import cache_cmd, chat, eval_cmd, generate, metaeval, rate, runs, score, tasks_cmd  # noqa: F401
+    from sllm.cli import (  # noqa: F401
+        cache_cmd,
+        chat,
+        eval_cmd,
+        generate,
+        metaeval,
+        rate,
+        runs,
+        score,
+        tasks_cmd,
+        winrate,
+    )
 
 
 def main() -> None:
