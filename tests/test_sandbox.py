@@ -137,3 +137,14 @@ def test_missing_bubblewrap_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) 
             run_program("print(1)\n", FAST)
     finally:
         sandbox_status.cache_clear()
+
+
+def test_interpreter_under_tmp_is_mounted_back(tmp_path: Path) -> None:
+    # CI clones (and many users' venvs) live under /tmp, which the sandbox replaces with a tmpfs.
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    result = run_program("import sys\nprint(sys.prefix)\n", SandboxLimits(timeout_s=5, python=python))
+    assert result.passed, result.stderr
+    assert result.stdout == str(tmp_path / "venv")

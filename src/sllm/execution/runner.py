@@ -15,6 +15,8 @@ def _limit(kind: int, value: int) -> None:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--check"]:  # the sandbox probe: the interpreter and this file are reachable
+        return 0
     memory_mb, cpu_s, fsize_mb, nproc = (int(v) for v in sys.argv[1:5])
     path = sys.argv[5]
     nonce = sys.stdin.readline().strip()

