@@ -105,7 +105,11 @@ def _bwrap_command(workdir: Path, limits: SandboxLimits, program: str, seccomp_f
 def _needed_paths(python: str) -> list[str]:
     """Folders under a hidden root that the sandbox still needs: the interpreter, venv and sllm."""
     # The interpreter's install and, for a venv, the venv itself (its bin/python is a symlink).
-    candidates = {str(Path(python).resolve().parent.parent), str(Path(python).parent.parent), str(RUNNER.parent)}
+    candidates = {
+        str(Path(python).resolve().parent.parent),
+        str(Path(python).parent.parent),
+        str(RUNNER.parent),
+    }
     if python == sys.executable:
         candidates |= {sys.base_prefix, sys.prefix}
     hidden = [p for p in sorted(candidates) if any(p == r or p.startswith(r + "/") for r in HIDDEN)]
