@@ -47,6 +47,7 @@ def _register_commands() -> None:
         chat,
         eval_cmd,
         generate,
+        judge,
         metaeval,
         rate,
         runs,

@@ -1,0 +1,212 @@
+"""`sllm judge`: LLM-as-judge, single-answer grading or pairwise comparison with position swap."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sllm.cli.app import app
+from sllm.cli.options import JsonOption, NoCacheOption
+
+judge_app = typer.Typer(help="Judge answers with a model: single grading or pairwise.", no_args_is_help=True)
+app.add_typer(judge_app, name="judge")
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  sllm judge single --judge openai:gpt-4o@https://api.openai.com/v1 -i answers.jsonl -o grades.jsonl
+  sllm judge pairwise --judge default --input pairs.jsonl --output verdicts.jsonl --max-new-tokens 256
+  sllm judge pairwise --judge hf:./judge -i pairs.jsonl -o v.jsonl --config mt_bench_pair_v2 --no-swap
+  sllm judge list
+
+Input JSONL: question_id, question (or turns), and for single grading model + answer (or
+answers), for pairwise model_a, model_b, answer_a, answer_b (or answers_a / answers_b);
+optional reference(s), category, turn. --config auto picks MT-Bench's prompt per item: the
+reference-guided one for math / reasoning / coding with a reference, multi-turn for turn 2.
+Every call is cached: running the same command again makes no new model calls.
+"""
+
+
+def _config_for(mode: str, item, include: tuple[str, ...]):  # noqa: ANN001, ANN202
+    from sllm.judging import get_judge
+
+    base = "single" if mode == "single" else "pair"
+    version = "math_v1" if item.needs_reference and item.references else ("v1" if mode == "single" else "v2")
+    suffix = "_multi_turn" if item.turn == 2 else ""
+    return get_judge(f"mt_bench_{base}_{version}{suffix}", include)
+
+
+def _run(  # noqa: PLR0913 - the command's options, passed through
+    mode: str,
+    judge: str,
+    input_path: Path,
+    output: Path,
+    config: str,
+    swap: bool,
+    retries: int,
+    max_new_tokens: int | None,
+    include: list[str] | None,
+    no_cache: bool,
+    as_json: bool,
+) -> None:
+    from sllm.judging import get_judge
+    from sllm.judging.items import load_items
+    from sllm.judging.run import Judge, summarize_pairwise, summarize_single
+    from sllm.models.spec import open_model
+
+    folders = tuple(include or ())
+    items = load_items(input_path, mode)
+    groups: dict[str, list] = {}
+    for item in items:
+        spec = get_judge(config, folders) if config != "auto" else _config_for(mode, item, folders)
+        groups.setdefault(spec.name, []).append(item)
+    lm = open_model(judge, use_cache=not no_cache)
+    rows = []
+    for name, members in groups.items():
+        runner = Judge(lm, get_judge(name, folders), retries=retries, max_new_tokens=max_new_tokens)
+        if runner.spec.mode != ("single" if mode == "single" else "pairwise"):
+            from sllm.errors import UsageError
+
+            raise UsageError(f"judge config {name} is for {runner.spec.mode} judging, not {mode}")
+        found = (
+            runner.single(members, progress=not as_json)
+            if mode == "single"
+            else runner.pairwise(members, swap, not as_json)
+        )
+        rows.extend(found)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    summary = summarize_single(rows) if mode == "single" else summarize_pairwise(rows)
+    inner = getattr(lm, "inner", lm)
+    calls = {"cached": int(getattr(lm, "hits", 0)), "computed": int(sum(inner.calls.values()))}
+    summary |= {"output": str(output), "judge_model": judge, "configs": sorted(groups), "calls": calls}
+    if as_json:
+        print(json.dumps(summary))
+        return
+    _print(summary, mode)
+
+
+def _print(summary: dict, mode: str) -> None:
+    table = Table(title=f"{mode} judging with {summary['judge_model']} ({', '.join(summary['configs'])})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if key in ("output", "judge_model", "configs"):
+            continue
+        shown = (
+            json.dumps(value)
+            if isinstance(value, dict)
+            else ("" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value))
+        )
+        table.add_row(key, shown)
+    Console().print(table)
+    Console(stderr=True).print(f"judgments: {summary['output']}")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if value is None:
+        return ""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+JudgeOption = typer.Option("default", "--judge", "-j", help="Model spec of the judge.")
+InputOption = typer.Option(..., "--input", "-i", help="JSONL of items to judge.")
+OutputOption = typer.Option(..., "--output", "-o", help="JSONL of judgments to write.")
+ConfigOption = typer.Option("auto", "--config", help="Judge config name (sllm judge list), or auto.")
+RetriesOption = typer.Option(2, "--retries", min=0, help="Re-asks when a reply has no verdict.")
+MaxTokensOption = typer.Option(None, "--max-new-tokens", help="Cap on the judge's reply length.")
+IncludeOption = typer.Option(None, "--include-path", help="Folder of extra judge YAML configs.")
+
+
+@judge_app.command("single", epilog=EXAMPLES)
+def judge_single(
+    judge: str = JudgeOption,
+    input_path: Path = InputOption,
+    output: Path = OutputOption,
+    config: str = ConfigOption,
+    retries: int = RetriesOption,
+    max_new_tokens: int | None = MaxTokensOption,
+    include_path: list[str] | None = IncludeOption,
+    no_cache: bool = NoCacheOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Grade each answer on the judge's scale (MT-Bench: 1-10, "[[rating]]")."""
+    _run(
+        "single",
+        judge,
+        input_path,
+        output,
+        config,
+        False,
+        retries,
+        max_new_tokens,
+        include_path,
+        no_cache,
+        as_json,
+    )
+
+
+@judge_app.command("pairwise", epilog=EXAMPLES)
+def judge_pairwise(
+    judge: str = JudgeOption,
+    input_path: Path = InputOption,
+    output: Path = OutputOption,
+    config: str = ConfigOption,
+    no_swap: bool = typer.Option(False, "--no-swap", help="Judge one order only (position bias unchecked)."),
+    retries: int = RetriesOption,
+    max_new_tokens: int | None = MaxTokensOption,
+    include_path: list[str] | None = IncludeOption,
+    no_cache: bool = NoCacheOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Compare two answers ("[[A]]" / "[[B]]" / "[[C]]"), in both orders unless --no-swap."""
+    _run(
+        "pairwise",
+        judge,
+        input_path,
+        output,
+        config,
+        not no_swap,
+        retries,
+        max_new_tokens,
+        include_path,
+        no_cache,
+        as_json,
+    )
+
+
+@judge_app.command("list", epilog="[bold]Examples[/bold]\n\n  sllm judge list\n  sllm judge list --json")
+def judge_list(include_path: list[str] | None = IncludeOption, as_json: bool = JsonOption) -> None:
+    """List the judge configs (built-in and from --include-path)."""
+    from sllm.judging import list_judges
+
+    judges = list_judges(tuple(include_path or ()))
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    name: {
+                        "mode": j.mode,
+                        "parser": j.parser,
+                        "turns": j.turns,
+                        "reference": j.needs_reference,
+                    }
+                    for name, j in judges.items()
+                }
+            )
+        )
+        return
+    table = Table(title=f"{len(judges)} judge configs")
+    for column in ("name", "mode", "verdict", "turns", "reference"):
+        table.add_column(column, no_wrap=True)
+    for name, j in judges.items():
+        table.add_row(name, j.mode, j.parser, str(j.turns), "yes" if j.needs_reference else "")
+    Console().print(table)

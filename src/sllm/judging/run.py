@@ -1,0 +1,233 @@
+"""Judging through the model interface: prompts, batched and cached calls, bounded retries, swaps.
+
+Every call goes through `LM.generate` (so through the call cache: a rerun makes no new calls,
+and adding a model to a leaderboard costs only its new pairs). A reply without a parseable
+verdict is asked again, up to `retries` times, with a stricter instruction appended to the
+conversation; after that the item is recorded as unparsed and counted -- never dropped.
+Pairwise judging asks twice with the answers swapped (MT-Bench): the same winner both times
+wins, different winners are a tie (inconsistent), and the position-consistency rate is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sllm.generation.config import make_config
+from sllm.judging.items import Item
+from sllm.judging.parse import RETRY, parse_arena, parse_pairwise, parse_rating
+from sllm.judging.spec import JudgeSpec
+from sllm.models.base import LM, GenerationRequest
+
+
+def _fields(spec: JudgeSpec, item: Item, order: Sequence[int]) -> dict[str, str]:
+    """FastChat's template fields for one item; `order` puts models into positions A and B."""
+    fields: dict[str, str] = {}
+    refs = item.references or []
+    if spec.turns == 1:
+        t = item.turn - 1
+        fields["question"] = item.turns[t]
+        if spec.mode == "single":
+            fields["answer"] = item.answers[0][t]
+        else:
+            fields["answer_a"], fields["answer_b"] = (item.answers[i][t] for i in order)
+        if refs:
+            fields["ref_answer_1"] = refs[t] if len(refs) > t else refs[0]
+        return fields
+    for t in (1, 2):
+        fields[f"question_{t}"] = item.turns[t - 1]
+        if spec.mode == "single":
+            fields[f"answer_{t}"] = item.answers[0][t - 1]
+        else:
+            fields[f"answer_a_{t}"], fields[f"answer_b_{t}"] = (item.answers[i][t - 1] for i in order)
+        if refs:
+            fields[f"ref_answer_{t}"] = refs[t - 1] if len(refs) >= t else ""
+    return fields
+
+
+def messages(spec: JudgeSpec, item: Item, order: Sequence[int] = (0, 1)) -> list[dict[str, str]]:
+    """The judge's conversation: system prompt, then the filled template."""
+    from sllm.errors import SllmError
+
+    try:
+        user = spec.prompt_template.format(**_fields(spec, item, order))
+    except KeyError as exc:
+        raise SllmError(
+            f"judge {spec.name}: template field {exc} is missing for question {item.question_id}"
+            + (" (this judge needs a reference answer)" if "ref" in str(exc) else "")
+        ) from None
+    system = [{"role": "system", "content": spec.system_prompt}] if spec.system_prompt else []
+    return [*system, {"role": "user", "content": user}]
+
+
+@dataclass
+class Verdict:
+    """The outcome of asking the judge once (with retries): parsed value, replies, attempts."""
+
+    value: Any
+    replies: list[str]
+
+    @property
+    def parsed(self) -> bool:
+        """Whether a verdict was read."""
+        return self.value is not None
+
+
+class Judge:
+    """A judge config bound to a model."""
+
+    def __init__(self, lm: LM, spec: JudgeSpec, retries: int = 2, **decoding: Any) -> None:
+        self.lm, self.spec, self.retries = lm, spec, retries
+        settings = {**spec.decoding, **{k: v for k, v in decoding.items() if v is not None}}
+        if settings.get("temperature", 0) == 0:
+            settings.pop("temperature", None)
+            settings["strategy"] = "greedy"
+        self.config = make_config(**settings)
+        self.retry_text = spec.retry_instruction or RETRY[spec.parser]
+
+    def _parser(self, candidates: Sequence[str]) -> Callable[[str], Any]:
+        if self.spec.parser == "rating":
+            return lambda reply: parse_rating(reply, candidates, self.spec.scale)
+        if self.spec.parser == "arena_hard":
+            return lambda reply: parse_arena(reply, candidates)
+        return lambda reply: parse_pairwise(reply, candidates)
+
+    def ask(
+        self, conversations: list[list[dict[str, str]]], candidates: list[list[str]], progress: bool = False
+    ) -> list[Verdict]:
+        """Ask every conversation; re-ask the unparsed ones with the stricter instruction."""
+        parsers = [self._parser(c) for c in candidates]
+        current = [list(c) for c in conversations]
+        verdicts: list[Verdict | None] = [None] * len(conversations)
+        replies: list[list[str]] = [[] for _ in conversations]
+        pending = list(range(len(conversations)))
+        for attempt in range(self.retries + 1):
+            requests = [GenerationRequest.chat(current[i], self.config) for i in pending]
+            outputs = self.lm.generate(requests, progress=progress and attempt == 0)
+            still = []
+            for i, out in zip(pending, outputs, strict=True):
+                replies[i].append(out.text)
+                value = parsers[i](out.text)
+                if value is not None:
+                    verdicts[i] = Verdict(value, replies[i])
+                else:
+                    still.append(i)
+                    current[i] = [
+                        *current[i],
+                        {"role": "assistant", "content": out.text},
+                        {"role": "user", "content": self.retry_text},
+                    ]
+            pending = still
+            if not pending:
+                break
+        return [v if v is not None else Verdict(None, replies[i]) for i, v in enumerate(verdicts)]
+
+    def single(self, items: list[Item], progress: bool = False) -> list[dict[str, Any]]:
+        """Grade each item's answer; one record per item."""
+        conversations = [messages(self.spec, item) for item in items]
+        verdicts = self.ask(conversations, [[a for a in item.answers[0]] for item in items], progress)
+        return [
+            {
+                **self._common(item, conversations[k]),
+                "model": item.models[0],
+                "score": v.value,
+                "status": "ok" if v.parsed else "unparsed",
+                "explanation": v.replies[-1],
+                "attempts": len(v.replies),
+            }
+            for k, (item, v) in enumerate(zip(items, verdicts, strict=True))
+        ]
+
+    def pairwise(self, items: list[Item], swap: bool = True, progress: bool = False) -> list[dict[str, Any]]:
+        """Compare each item's two answers (in both orders when swapping); one record per item."""
+        orders = [(0, 1), (1, 0)] if swap else [(0, 1)]
+        conversations = [messages(self.spec, item, order) for item in items for order in orders]
+        candidates = [[a for answers in item.answers for a in answers] for item in items for _ in orders]
+        verdicts = iter(self.ask(conversations, candidates, progress))
+        rows = []
+        for k, item in enumerate(items):
+            first = next(verdicts)
+            second = next(verdicts) if swap else None
+            rows.append(
+                {**self._common(item, conversations[k * len(orders)]), **_combine(item, first, second)}
+            )
+        return rows
+
+    def _common(self, item: Item, conversation: list[dict[str, str]]) -> dict[str, Any]:
+        prompt = "\n".join(m["content"] for m in conversation)
+        return {
+            "question_id": item.question_id,
+            "turn": item.turn,
+            "judge": self.spec.name,
+            "judge_model": self.lm.spec,
+            "prompt_digest": hashlib.sha256(prompt.encode()).hexdigest()[:16],
+            **({"category": item.category} if item.category else {}),
+            **item.extra,
+        }
+
+
+def _winner(verdict: str | None, flipped: bool) -> str | None:
+    """A/B/C (or arena-hard's five levels) in the asked order -> model_a / model_b / tie."""
+    if verdict is None:
+        return None
+    if verdict in ("C", "A=B"):
+        return "tie"
+    a_wins = verdict.startswith("A")
+    return ("model_b" if a_wins else "model_a") if flipped else ("model_a" if a_wins else "model_b")
+
+
+def _combine(item: Item, first: Verdict, second: Verdict | None) -> dict[str, Any]:
+    w1 = _winner(first.value, False)
+    w2 = _winner(second.value, True) if second is not None else w1
+    if w1 is None or w2 is None:
+        winner, status, consistent = None, "unparsed", None
+    elif w1 == w2:
+        winner, status, consistent = w1, "ok", True
+    else:
+        winner, status, consistent = "tie", "ok", False  # MT-Bench: inconsistent verdicts are a tie
+    row = {
+        "model_a": item.models[0],
+        "model_b": item.models[1],
+        "winner": winner,
+        "status": status,
+        "verdict": first.value,
+        "explanation": first.replies[-1],
+        "attempts": len(first.replies),
+    }
+    if second is not None:
+        row |= {
+            "verdict_swapped": second.value,
+            "explanation_swapped": second.replies[-1],
+            "attempts_swapped": len(second.replies),
+            "consistent": consistent,
+        }
+    return row
+
+
+def summarize_pairwise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Wins, ties, unparsed and the position-consistency rate of a pairwise run."""
+    parsed = [r for r in rows if r["status"] == "ok"]
+    swapped = [r for r in parsed if r.get("consistent") is not None]
+    return {
+        "n": len(rows),
+        "n_unparsed": len(rows) - len(parsed),
+        "wins_a": sum(r["winner"] == "model_a" for r in parsed),
+        "wins_b": sum(r["winner"] == "model_b" for r in parsed),
+        "ties": sum(r["winner"] == "tie" for r in parsed),
+        "position_consistency": (sum(r["consistent"] for r in swapped) / len(swapped)) if swapped else None,
+    }
+
+
+def summarize_single(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean score per model and the number of unparsed grades."""
+    by_model: dict[str, list[float]] = {}
+    for r in rows:
+        if r["score"] is not None:
+            by_model.setdefault(r["model"], []).append(r["score"])
+    return {
+        "n": len(rows),
+        "n_unparsed": sum(r["score"] is None for r in rows),
+        "mean_score": {m: sum(v) / len(v) for m, v in by_model.items()},
+    }
