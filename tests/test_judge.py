@@ -137,3 +137,22 @@ def test_default_model_judges_pairs_and_the_rerun_makes_no_new_calls(tmp_path: P
     again = json.loads(run_cli(*args).stdout)
     assert again["calls"]["computed"] == 0 and again["calls"]["cached"] == summary["calls"]["computed"]
     assert [json.loads(line) for line in out.read_text().splitlines()] == verdicts
+
+
+def test_arena_hard_verdicts_and_korean_auto_config() -> None:
+    spec = get_judge("arena_hard_v0_1")
+
+    def biased_to_strong_a(prompt: str, seed: int | None) -> str:
+        a_part = prompt.split("<|The Start of Assistant A's Answer|>")[1]
+        return "My answer... [[A>>B]]" if "Paris" in a_part.split("<|The End")[0] else "[[B>A]]"
+
+    row = Judge(ScriptedLM(biased_to_strong_a), spec).pairwise([_pair()])[0]
+    assert row["winner"] == "model_a" and (row["verdict"], row["verdict_swapped"]) == ("A>>B", "B>A")
+
+    from sllm.cli.judge import _config_for
+
+    korean = Item("k1", ["대한민국의 수도는 어디인가요?"], ["x", "y"], [["서울입니다."], ["부산입니다."]])
+    assert _config_for("pairwise", korean, ()).name == "mt_bench_ko_pair_v2"
+    assert _config_for("single", _pair(), ()).name == "mt_bench_single_v1"
+    math = Item("m1", ["2+2?"], ["x"], [["4"]], references=["4"], category="math")
+    assert _config_for("single", math, ()).name == "mt_bench_single_math_v1"

@@ -26,18 +26,22 @@ EXAMPLES = """
 Input JSONL: question_id, question (or turns), and for single grading model + answer (or
 answers), for pairwise model_a, model_b, answer_a, answer_b (or answers_a / answers_b);
 optional reference(s), category, turn. --config auto picks MT-Bench's prompt per item: the
-reference-guided one for math / reasoning / coding with a reference, multi-turn for turn 2.
+reference-guided one for math / reasoning / coding with a reference, multi-turn for turn 2,
+the Korean prompts for Korean questions.
 Every call is cached: running the same command again makes no new model calls.
 """
 
 
 def _config_for(mode: str, item, include: tuple[str, ...]):  # noqa: ANN001, ANN202
     from sllm.judging import get_judge
+    from sllm.prompting.retrieval import hangul_ratio
 
     base = "single" if mode == "single" else "pair"
     version = "math_v1" if item.needs_reference and item.references else ("v1" if mode == "single" else "v2")
     suffix = "_multi_turn" if item.turn == 2 else ""
-    return get_judge(f"mt_bench_{base}_{version}{suffix}", include)
+    # Korean questions get the Korean judge prompts (single-turn ones exist in Korean).
+    korean = "ko_" if hangul_ratio(item.turns) > 0.5 and not suffix else ""
+    return get_judge(f"mt_bench_{korean}{base}_{version}{suffix}", include)
 
 
 def _run(  # noqa: PLR0913 - the command's options, passed through
