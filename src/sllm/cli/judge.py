@@ -214,3 +214,85 @@ def judge_list(include_path: list[str] | None = IncludeOption, as_json: bool = J
     for name, j in judges.items():
         table.add_row(name, j.mode, j.parser, str(j.turns), "yes" if j.needs_reference else "")
     Console().print(table)
+
+
+GEVAL_EXAMPLES = """
+[bold]Examples[/bold]
+
+  sllm judge geval --judge default -i summaries.jsonl -o geval.jsonl --criteria summeval_coherence
+  sllm judge geval -j hf:./judge -i s.jsonl -o g.jsonl --criteria summeval_fluency --mode sampling --n 20
+  sllm judge geval -i s.jsonl -o g.jsonl --criteria-file my_criteria.yaml --criteria helpfulness
+
+Input JSONL: a `source` (the document) and an `output` (what is rated) per line; --source-field /
+--output-field pick other names. The judge writes evaluation steps once per criterion (--steps
+auto, cached and recorded) or uses the released G-Eval prompt (--steps given). --mode
+probability weighs each score by its token probability; sampling averages n sampled scores;
+auto uses probability where the backend scores continuations.
+"""
+
+
+@judge_app.command("geval", epilog=GEVAL_EXAMPLES)
+def judge_geval(
+    judge: str = JudgeOption,
+    input_path: Path = InputOption,
+    output: Path = OutputOption,
+    criteria: str = typer.Option("summeval_coherence", "--criteria", help="Comma-separated criterion names."),
+    criteria_file: list[str] | None = typer.Option(
+        None, "--criteria-file", help="YAML file of extra criteria."
+    ),
+    mode: str = typer.Option("auto", "--mode", help="probability | sampling | auto."),
+    steps: str = typer.Option(
+        "auto", "--steps", help="auto (the judge writes them) | given (released prompt)."
+    ),
+    n: int = typer.Option(20, "--n", min=1, help="Samples per item in sampling mode."),
+    temperature: float = typer.Option(2.0, "--temperature", help="Sampling temperature (G-Eval: 2)."),
+    source_field: str = typer.Option("source", "--source-field"),
+    output_field: str = typer.Option("output", "--output-field"),
+    no_cache: bool = NoCacheOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """G-Eval: criterion-specific evaluation steps, then a probability-weighted or sampled score."""
+    from sllm.errors import SllmError, UsageError
+    from sllm.judging.geval import get_criterion, geval
+    from sllm.metaeval.records import field_value, read_records
+    from sllm.models.spec import open_model
+
+    if mode not in ("auto", "probability", "sampling") or steps not in ("auto", "given"):
+        raise UsageError("--mode must be auto, probability or sampling; --steps auto or given")
+    chosen = [get_criterion(c.strip(), criteria_file or []) for c in criteria.split(",") if c.strip()]
+    rows = read_records(input_path)
+    items = [{"source": str(field_value(r, source_field, w)) if any(c.uses_source for c in chosen) else "",
+              "output": str(field_value(r, output_field, w))} for w, r in rows]  # fmt: skip
+    if not items:
+        raise SllmError(f"{input_path}: no items")
+    lm = open_model(judge, use_cache=not no_cache)
+    records, runs = [], []
+    for criterion in chosen:
+        scored, summary = geval(lm, criterion, items, mode, steps, n, temperature)  # type: ignore[arg-type]
+        runs.append(summary)
+        for (_, row), record in zip(rows, scored, strict=True):
+            keep = {k: v for k, v in row.items() if k not in (source_field, output_field)}
+            records.append({**keep, **record})
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    means = {
+        s["criterion"]: _mean([r["score"] for r in records if r["criterion"] == s["criterion"]]) for s in runs
+    }
+    payload = {"output": str(output), "judge_model": judge, "criteria": runs, "mean_score": means}
+    if as_json:
+        print(json.dumps(payload))
+        return
+    table = Table(title=f"G-Eval with {judge}")
+    for column in ("criterion", "mode", "mean score", "items", "unscored"):
+        table.add_column(column)
+    for s in runs:
+        table.add_row(
+            s["criterion"], s["mode"], _shown(means[s["criterion"]]), str(s["n"]), str(s["n_unscored"])
+        )
+    Console().print(table)
+    Console(stderr=True).print(f"records: {output}")
+
+
+def _mean(values: list) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None

@@ -1,0 +1,195 @@
+"""G-Eval (Liu et al., 2023): a judge writes evaluation steps for a criterion once (auto
+chain-of-thought), then fills a form with a score for each output.
+
+Two ways to turn the form into a score, both as in the paper:
+- probability: the probability of every score token (" 1" ... " 5") after the form, by
+  log-likelihood, renormalised over the scale; score = sum of score x probability. Needs a backend
+  that scores continuations (hf, gguf, vLLM, an OpenAI-compatible server with echo+logprobs).
+- sampling: n replies (the released code: n=20, temperature 2, 5 new tokens), each read with the
+  code's pattern (a number at the start); the score is their mean. Unlike the released code, a
+  reply without a number is left out and counted (`n_unparsed`) instead of counting as 0.
+The generated steps are cached like every call and written into each record.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from sllm.errors import NotSupportedError, SllmError, unknown_name
+from sllm.generation.config import make_config
+from sllm.models.base import LM, GenerationRequest, LoglikelihoodRequest
+from sllm.tasks.spec import read_yaml
+
+CRITERIA = Path(__file__).parent / "criteria"
+SCORE_AT_START = re.compile(r"^ ?([\d\.]+)")  # the released code's parse_output pattern
+Mode = Literal["probability", "sampling"]
+
+
+class Criterion(BaseModel):
+    """One G-Eval dimension: what is rated, on which scale, and the released prompt if any."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    label: str
+    scale: list[int]
+    task: str
+    definition: str
+    uses_source: bool = True
+    prompt: str | None = None
+
+
+def load_criteria(extra: list[str | Path] = ()) -> dict[str, Criterion]:  # type: ignore[assignment]
+    """Built-in criteria (SummEval's four) plus YAML files given by the user."""
+    files = sorted(CRITERIA.glob("*.yaml")) + [Path(p) for p in extra]
+    out = {}
+    for path in files:
+        if not path.is_file():
+            raise SllmError(f"criteria file not found: {path}")
+        for data in read_yaml(path):
+            try:
+                criterion = Criterion(**data)
+            except Exception as exc:  # pydantic's message names the field
+                raise SllmError(f"{path}: {exc}".splitlines()[0]) from None
+            out[criterion.name] = criterion
+    return out
+
+
+def get_criterion(name: str, extra: list[str | Path] = ()) -> Criterion:  # type: ignore[assignment]
+    """A criterion by name."""
+    known = load_criteria(extra)
+    if name not in known:
+        raise unknown_name("criterion", name, known)
+    return known[name]
+
+
+def steps_prompt(criterion: Criterion) -> str:
+    """The auto-CoT request: task, criterion, then "Evaluation Steps:" for the judge to complete."""
+    lo, hi = criterion.scale
+    return (
+        f"{criterion.task}\n\nYour task is to rate the output on one metric.\n\n"
+        f"Evaluation Criteria:\n\n{criterion.label} ({lo}-{hi}) - {criterion.definition}\n\n"
+        "Write the evaluation steps a careful rater follows for this criterion, as a numbered list.\n\n"
+        "Evaluation Steps:\n"
+    )
+
+
+def write_steps(lm: LM, criterion: Criterion, max_new_tokens: int = 256) -> str:
+    """The judge's own evaluation steps (greedy, cached)."""
+    config = make_config(max_new_tokens=max_new_tokens, stop=["\n\n\n", "Example:"])
+    return lm.generate([GenerationRequest(prompt=steps_prompt(criterion), config=config)])[0].text.strip()
+
+
+def form_prompt(criterion: Criterion, steps: str | None, source: str, output: str) -> str:
+    """The form to fill: the released prompt (steps given), or the same layout with our steps."""
+    if steps is None:
+        if criterion.prompt is None:
+            raise SllmError(f"criterion {criterion.name} has no released prompt; use auto steps")
+        return criterion.prompt.replace("{{Document}}", source).replace("{{Summary}}", output)
+    lo, hi = criterion.scale
+    parts = [
+        f"{criterion.task}\n\nYour task is to rate the output on one metric.\n\n"
+        "Please make sure you read and understand these instructions carefully.\n\n"
+        f"Evaluation Criteria:\n\n{criterion.label} ({lo}-{hi}) - {criterion.definition}\n\n"
+        f"Evaluation Steps:\n\n{steps}\n\n\nExample:\n\n"
+    ]
+    if criterion.uses_source:
+        parts.append(f"Source Text:\n\n{source}\n\n")
+    parts.append(f"Output:\n\n{output}\n\n\nEvaluation Form (scores ONLY):\n\n- {criterion.label}:")
+    return "".join(parts)
+
+
+def probability_scores(lm: LM, prompts: list[str], scale: list[int]) -> list[dict[str, Any]]:
+    """Score = sum of s * P(s), P renormalised over the scale's tokens (" 1" ... " 5")."""
+    import math
+
+    values = list(range(scale[0], scale[1] + 1))
+    requests = [LoglikelihoodRequest(p, f" {v}") for p in prompts for v in values]
+    results = iter(lm.loglikelihood(requests))
+    out = []
+    for _ in prompts:
+        logprobs = [next(results).logprob for _ in values]
+        top = max(logprobs)
+        weights = [math.exp(lp - top) for lp in logprobs]
+        total = sum(weights)
+        probs = [w / total for w in weights]
+        out.append(
+            {
+                "score": sum(v * p for v, p in zip(values, probs)),
+                "probabilities": dict(zip(map(str, values), probs)),
+            }
+        )
+    return out
+
+
+def sampling_scores(
+    lm: LM, prompts: list[str], scale: list[int], n: int, temperature: float, seed: int
+) -> list[dict[str, Any]]:
+    """Mean of the numbers that n sampled replies start with (seeded, so cached and repeatable)."""
+    requests = [
+        GenerationRequest(
+            prompt=p,
+            config=make_config(
+                strategy="sample", temperature=temperature, top_p=1.0, max_new_tokens=5, seed=seed + i
+            ),
+        )  # fmt: skip
+        for p in prompts
+        for i in range(n)
+    ]
+    replies = iter(lm.generate(requests))
+    out = []
+    for _ in prompts:
+        texts = [next(replies).text for _ in range(n)]
+        numbers = []
+        for text in texts:
+            match = SCORE_AT_START.match(text)
+            try:
+                value = float(match.group(1)) if match else None
+            except ValueError:
+                value = None
+            if value is not None and scale[0] <= value <= scale[1]:
+                numbers.append(value)
+        out.append({
+            "score": sum(numbers) / len(numbers) if numbers else None,
+            "samples": texts,
+            "n_unparsed": n - len(numbers),
+        })  # fmt: skip
+    return out
+
+
+def geval(
+    lm: LM,
+    criterion: Criterion,
+    items: list[dict[str, str]],
+    mode: Mode | Literal["auto"] = "auto",
+    steps: Literal["auto", "given"] = "auto",
+    n: int = 20,
+    temperature: float = 2.0,
+    seed: int = 0,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Score items ({source, output}) on one criterion; records and a run summary (mode, steps)."""
+    written = write_steps(lm, criterion) if steps == "auto" else None
+    prompts = [form_prompt(criterion, written, it["source"], it["output"]) for it in items]
+    used: Mode = "probability" if mode == "auto" else mode
+    if used == "probability":
+        try:
+            scored = probability_scores(lm, prompts, criterion.scale)
+        except NotSupportedError:
+            if mode == "probability":
+                raise
+            used = "sampling"
+    if used == "sampling":
+        scored = sampling_scores(lm, prompts, criterion.scale, n, temperature, seed)
+    records = [{"criterion": criterion.name, "mode": used, **s} for s in scored]
+    unscored = sum(r["score"] is None for r in records)
+    return records, {
+        "criterion": criterion.name,
+        "mode": used,
+        "steps": written or "(released prompt)",
+        "n": len(records),
+        "n_unscored": unscored,
+    }

@@ -1,0 +1,89 @@
+"""G-Eval: auto-CoT steps, probability-weighted scores, sampled scores, and the fallback between them."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from helpers import ScriptedLM, run_cli
+
+from sllm.judging.geval import form_prompt, get_criterion, geval, probability_scores
+from sllm.models.base import LM, LoglikelihoodResult
+
+XSUM = Path(__file__).resolve().parents[2] / "shared" / "data" / "xsum" / "XSum-test_first300.jsonl"
+ITEMS = [
+    {"source": "The council approved a new cycle lane on the high street after a public vote on Monday.",
+     "output": "A new cycle lane was approved by the council."},
+    {"source": "Heavy rain flooded several roads in the town centre overnight, police said.",
+     "output": "Cats are popular pets."},
+]  # fmt: skip
+
+
+class FixedScores(LM):
+    """Log-probabilities chosen per score token, to check the weighting exactly."""
+
+    spec = "fixed"
+
+    def __init__(self, logprobs: dict[str, float]) -> None:
+        super().__init__()
+        self.logprobs = logprobs
+
+    def _iter_loglikelihood(self, requests):  # noqa: ANN001, ANN202
+        for i, r in enumerate(requests):
+            yield i, LoglikelihoodResult(self.logprobs[r.continuation.strip()], False, 1)
+
+
+def test_probability_weighted_score_is_the_expectation_over_score_tokens() -> None:
+    probs = {"1": 0.05, "2": 0.05, "3": 0.2, "4": 0.5, "5": 0.2}
+    lm = FixedScores({k: math.log(v) for k, v in probs.items()})
+    [result] = probability_scores(lm, ["form"], [1, 5])
+    assert result["score"] == pytest.approx(sum(int(k) * v for k, v in probs.items()))
+    assert result["probabilities"]["4"] == pytest.approx(0.5)
+
+
+def test_sampling_mode_and_auto_fallback_count_unparsed_replies() -> None:
+    replies = {0: "4", 1: " 3 - the summary is fine", 2: "Good summary", 3: "5"}
+    lm = ScriptedLM(
+        lambda prompt, seed: replies[seed] if "Evaluation Form" in prompt else "1. Read it.\n2. Rate it."
+    )
+    records, summary = geval(lm, get_criterion("summeval_coherence"), ITEMS[:1], mode="auto", n=4)
+    assert summary["mode"] == "sampling"  # this backend cannot score continuations
+    assert records[0]["score"] == pytest.approx((4 + 3 + 5) / 3) and records[0]["n_unparsed"] == 1
+    assert summary["steps"] == "1. Read it.\n2. Rate it."
+    assert "Evaluation Steps:\n\n1. Read it.\n2. Rate it." in form_prompt(
+        get_criterion("summeval_coherence"), summary["steps"], "s", "o"
+    )
+
+
+def test_released_prompt_is_used_verbatim_with_given_steps() -> None:
+    criterion = get_criterion("summeval_fluency")
+    prompt = form_prompt(criterion, None, "ignored", "A short summary.")
+    assert prompt.startswith("You will be given one summary written for a news article.")
+    assert "A short summary." in prompt and prompt.endswith("- Fluency (1-3):") and criterion.scale == [1, 3]
+
+
+def test_geval_cli_both_modes_with_the_default_model(tmp_path: Path) -> None:
+    if XSUM.is_file():
+        rows = [json.loads(line) for line in XSUM.read_text().splitlines()[:2]]
+        items = [{"id": r["id"], "source": r["document"][:1200], "output": r["summary"]} for r in rows]
+    else:
+        items = ITEMS
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps(i) + "\n" for i in items))
+    base = ["judge", "geval", "-j", "default", "-i", str(path), "--criteria", "summeval_coherence", "--json"]
+    prob = run_cli(*base, "-o", str(tmp_path / "p.jsonl"), "--mode", "probability")
+    assert prob.returncode == 0, prob.stderr
+    summary = json.loads(prob.stdout)
+    assert summary["criteria"][0]["mode"] == "probability" and summary["criteria"][0]["steps"]
+    records = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and all(1.0 <= r["score"] <= 5.0 for r in records)
+    assert all(sum(r["probabilities"].values()) == pytest.approx(1.0) for r in records)
+    sampled = run_cli(
+        *base, "-o", str(tmp_path / "s.jsonl"), "--mode", "sampling", "--n", "3", "--steps", "given"
+    )
+    assert sampled.returncode == 0, sampled.stderr
+    rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert all(len(r["samples"]) == 3 and (r["score"] is None or 1 <= r["score"] <= 5) for r in rows)
+    assert json.loads(sampled.stdout)["criteria"][0]["steps"] == "(released prompt)"
