@@ -49,6 +49,7 @@ def _register_commands() -> None:
         generate,
         judge,
         metaeval,
+        mtbench_cmd,
         rate,
         runs,
         score,

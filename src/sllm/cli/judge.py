@@ -44,6 +44,38 @@ def _config_for(mode: str, item, include: tuple[str, ...]):  # noqa: ANN001, ANN
     return get_judge(f"mt_bench_{korean}{base}_{version}{suffix}", include)
 
 
+def judge_items(  # noqa: PLR0913 - the judging options, passed through
+    lm,  # noqa: ANN001
+    items: list,
+    mode: str,
+    config: str,
+    folders: tuple[str, ...],
+    swap: bool,
+    retries: int,
+    max_new_tokens: int | None,
+    progress: bool,
+) -> tuple[list[dict], list[str]]:
+    """Judge items, each with its config (auto: MT-Bench's choice per item); rows and configs used."""
+    from sllm.errors import UsageError
+    from sllm.judging import get_judge
+    from sllm.judging.run import Judge
+
+    groups: dict[str, list] = {}
+    for item in items:
+        spec = get_judge(config, folders) if config != "auto" else _config_for(mode, item, folders)
+        groups.setdefault(spec.name, []).append(item)
+    rows = []
+    for name, members in groups.items():
+        runner = Judge(lm, get_judge(name, folders), retries=retries, max_new_tokens=max_new_tokens)
+        if runner.spec.mode != ("single" if mode == "single" else "pairwise"):
+            raise UsageError(f"judge config {name} is for {runner.spec.mode} judging, not {mode}")
+        if mode == "single":
+            rows.extend(runner.single(members, progress=progress))
+        else:
+            rows.extend(runner.pairwise(members, swap, progress=progress))
+    return rows, sorted(groups)
+
+
 def _run(  # noqa: PLR0913 - the command's options, passed through
     mode: str,
     judge: str,
@@ -57,31 +89,14 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
     no_cache: bool,
     as_json: bool,
 ) -> None:
-    from sllm.judging import get_judge
     from sllm.judging.items import load_items
-    from sllm.judging.run import Judge, summarize_pairwise, summarize_single
+    from sllm.judging.run import summarize_pairwise, summarize_single
     from sllm.models.spec import open_model
 
     folders = tuple(include or ())
     items = load_items(input_path, mode)
-    groups: dict[str, list] = {}
-    for item in items:
-        spec = get_judge(config, folders) if config != "auto" else _config_for(mode, item, folders)
-        groups.setdefault(spec.name, []).append(item)
     lm = open_model(judge, use_cache=not no_cache)
-    rows = []
-    for name, members in groups.items():
-        runner = Judge(lm, get_judge(name, folders), retries=retries, max_new_tokens=max_new_tokens)
-        if runner.spec.mode != ("single" if mode == "single" else "pairwise"):
-            from sllm.errors import UsageError
-
-            raise UsageError(f"judge config {name} is for {runner.spec.mode} judging, not {mode}")
-        found = (
-            runner.single(members, progress=not as_json)
-            if mode == "single"
-            else runner.pairwise(members, swap, not as_json)
-        )
-        rows.extend(found)
+    rows, configs = judge_items(lm, items, mode, config, folders, swap, retries, max_new_tokens, not as_json)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8") as handle:
         for row in rows:
@@ -89,7 +104,7 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
     summary = summarize_single(rows) if mode == "single" else summarize_pairwise(rows)
     inner = getattr(lm, "inner", lm)
     calls = {"cached": int(getattr(lm, "hits", 0)), "computed": int(sum(inner.calls.values()))}
-    summary |= {"output": str(output), "judge_model": judge, "configs": sorted(groups), "calls": calls}
+    summary |= {"output": str(output), "judge_model": judge, "configs": configs, "calls": calls}
     if as_json:
         print(json.dumps(summary))
         return

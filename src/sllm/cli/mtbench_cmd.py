@@ -1,0 +1,168 @@
+"""`sllm judge mtbench`: MT-Bench end to end -- candidates answer two-turn questions, a judge grades."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sllm.cli.judge import judge_app, judge_items
+from sllm.cli.options import JsonOption, NoCacheOption
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  sllm judge mtbench -m default -m tuned=hf:./out --judge openai:gpt-4o@https://api.openai.com/v1 -o mtb
+  sllm judge mtbench -m base=default -m lora=hf:./base,adapter=./lora --mode pairwise --limit 10 -o mtb
+  sllm judge mtbench -m default --questions ../shared/data/mt_bench --mode single -o mtb
+
+Candidates are NAME=SPEC (or a bare spec, named after itself). Without --questions, the 10-question
+sample bundled with sllm is used; a FastChat mt_bench folder (question.jsonl, reference_answer/)
+gives the full 80. Writes OUT/model_answer/NAME.jsonl (FastChat's format),
+OUT/model_judgment/MODE.jsonl and OUT/summary.json. Everything is cached: a rerun makes no calls.
+"""
+
+
+def _candidates(given: list[str]) -> dict[str, str]:
+    """NAME=SPEC (the spec may hold its own ,key=value options) or a bare spec named after itself."""
+    out = {}
+    for part in (p.strip() for p in given if p.strip()):
+        name, sep, spec = part.partition("=")
+        if sep and ":" not in name and "," not in name:
+            out[name] = spec
+        else:
+            out[part] = part
+    return out
+
+
+@judge_app.command("mtbench", epilog=EXAMPLES)
+def judge_mtbench(
+    models: list[str] = typer.Option(..., "--model", "-m", help="A candidate, NAME=SPEC or SPEC (repeat)."),
+    judge: str = typer.Option("default", "--judge", "-j", help="Model spec of the judge."),
+    mode: str = typer.Option(
+        "single", "--mode", help="single (1-10 grades) | pairwise (all pairs, swapped)."
+    ),
+    questions: Path | None = typer.Option(None, "--questions", help="FastChat mt_bench folder."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="First N questions."),
+    answer_tokens: int = typer.Option(1024, "--answer-max-new-tokens", help="Cap on each answer."),
+    judge_tokens: int | None = typer.Option(None, "--judge-max-new-tokens", help="Cap on each judgment."),
+    retries: int = typer.Option(2, "--retries", min=0),
+    output: Path = typer.Option(Path("mt-bench"), "--output", "-o", help="Output folder."),
+    no_cache: bool = NoCacheOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Generate answers of every candidate to MT-Bench's two-turn questions, then judge both turns."""
+    from sllm.errors import UsageError
+    from sllm.judging.mtbench import answer_records, build_items, generate_answers, load_questions
+    from sllm.judging.run import summarize_pairwise
+    from sllm.models.spec import open_model
+
+    if mode not in ("single", "pairwise"):
+        raise UsageError(f"--mode must be single or pairwise, got '{mode}'")
+    candidates = _candidates(models)
+    if mode == "pairwise" and len(candidates) < 2:
+        raise UsageError("pairwise MT-Bench needs at least two --model candidates")
+    asked = load_questions(questions, limit)
+    answers = {}
+    (output / "model_answer").mkdir(parents=True, exist_ok=True)
+    calls = Counter()
+    for name, spec in candidates.items():
+        lm = open_model(spec, use_cache=not no_cache)
+        answers[name] = generate_answers(lm, asked, answer_tokens)
+        _count(calls, lm)
+        rows = answer_records(name, asked, answers[name])
+        (output / "model_answer" / f"{name}.jsonl").write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        )
+    judge_lm = open_model(judge, use_cache=not no_cache)
+    items = build_items(asked, answers, mode)
+    rows, configs = judge_items(judge_lm, items, mode, "auto", (), True, retries, judge_tokens, not as_json)
+    _count(calls, judge_lm)
+    (output / "model_judgment").mkdir(parents=True, exist_ok=True)
+    (output / "model_judgment" / f"{mode}.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    )
+    summary = {
+        "mode": mode,
+        "judge_model": judge,
+        "questions": len(asked),
+        "configs": configs,
+        "calls": dict(calls),
+    }
+    summary["models"] = _single_scores(rows) if mode == "single" else _pairwise_rates(rows)
+    if mode == "pairwise":
+        summary["position_consistency"] = summarize_pairwise(rows)["position_consistency"]
+    summary["n_unparsed"] = sum(r["status"] == "unparsed" for r in rows)
+    (output / "summary.json").write_text(json.dumps(summary, indent=2))
+    if as_json:
+        print(json.dumps(summary))
+        return
+    _print(summary)
+
+
+def _count(calls: Counter, lm) -> None:  # noqa: ANN001
+    inner = getattr(lm, "inner", lm)
+    calls["cached"] += int(getattr(lm, "hits", 0))
+    calls["computed"] += int(sum(inner.calls.values()))
+
+
+def _single_scores(rows: list[dict]) -> dict[str, dict]:
+    """MT-Bench's score: the mean grade per model, per turn and over both turns."""
+    scores: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r["score"] is not None:
+            scores[r["model"]][r["turn"]].append(r["score"])
+    out = {}
+    for model, turns in scores.items():
+        every = [s for t in turns.values() for s in t]
+        out[model] = {
+            "score": sum(every) / len(every),
+            **{f"turn_{t}": sum(v) / len(v) for t, v in sorted(turns.items())},
+        }
+    return out
+
+
+def _pairwise_rates(rows: list[dict]) -> dict[str, dict]:
+    """Wins, losses, ties and FastChat's adjusted win rate (wins + ties/2) / battles per model."""
+    tally: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        if r["winner"] is None:
+            continue
+        a, b = r["model_a"], r["model_b"]
+        if r["winner"] == "tie":
+            tally[a]["ties"] += 1
+            tally[b]["ties"] += 1
+        else:
+            win, lose = (a, b) if r["winner"] == "model_a" else (b, a)
+            tally[win]["wins"] += 1
+            tally[lose]["losses"] += 1
+    out = {}
+    for model, t in tally.items():
+        n = t["wins"] + t["losses"] + t["ties"]
+        out[model] = {
+            "wins": t["wins"],
+            "losses": t["losses"],
+            "ties": t["ties"],
+            "win_rate_adjusted": (t["wins"] + t["ties"] / 2) / n,
+        }
+    return out
+
+
+def _print(summary: dict) -> None:
+    mode, judge, n = summary["mode"], summary["judge_model"], summary["questions"]
+    table = Table(title=f"MT-Bench ({mode}, judge {judge}, {n} questions)")
+    first = next(iter(summary["models"].values()), {})
+    table.add_column("model", no_wrap=True)
+    for key in first:
+        table.add_column(key, justify="right")
+    for model, values in sorted(summary["models"].items(), key=lambda kv: -next(iter(kv[1].values()))):
+        table.add_row(model, *(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values.values()))
+    Console().print(table)
+    extra = f"unparsed judgments: {summary['n_unparsed']}; calls: {summary['calls']}"
+    if summary.get("position_consistency") is not None:
+        extra += f"; position consistency: {summary['position_consistency']:.2f}"
+    Console(stderr=True).print(extra)
