@@ -50,6 +50,7 @@ def _register_commands() -> None:
         judge,
         metaeval,
         mtbench_cmd,
+        rag_cmd,
         rate,
         runs,
         score,

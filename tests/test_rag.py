@@ -1,0 +1,96 @@
+"""RAG metrics with a judge: exact scores from a scripted judge, undetermined items, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import ScriptedLM, run_cli
+
+from sllm.judging.rag import RagItem, RagJudge, average_precision, yes_no
+
+ITEM = RagItem(
+    question="Where is the Eiffel Tower and when was it built?",
+    answer="The Eiffel Tower is in Paris. It was built in 1889. It is made of gold.",
+    contexts=[
+        "The Eiffel Tower stands in Paris, France.",
+        "Bananas are yellow.",
+        "Construction finished in 1889.",
+    ],
+    reference="The Eiffel Tower is in Paris. It was completed in 1889. It is 330 metres tall.",
+)
+
+
+def judge(prompt: str, seed: int | None) -> str:
+    if prompt.endswith("Claims:\n1."):
+        return " The Eiffel Tower is in Paris.\n2. It was built in 1889.\n3. It is made of gold."
+    if "Can the statement be inferred" in prompt:
+        return "No." if "gold" in prompt.split("Statement:")[1] else "Yes, it is stated."
+    if prompt.endswith("Questions:\n1."):
+        return (
+            " Where is the Eiffel Tower?\n2. When was the Eiffel Tower built?\n3. What is the tower made of?"
+        )
+    if "Noncommittal:" in prompt:
+        return "No"
+    if "Was this context useful" in prompt:
+        return "yes" if "Bananas" not in prompt else "no"
+    if "Can this sentence be attributed" in prompt:
+        return "no" if "330" in prompt.split("Sentence:")[1] else "yes"
+    return "?"
+
+
+def test_scores_follow_the_definitions() -> None:
+    rag = RagJudge(ScriptedLM(judge))
+    faith = rag.faithfulness([ITEM])[0]
+    assert faith["claims"] == [
+        "The Eiffel Tower is in Paris.",
+        "It was built in 1889.",
+        "It is made of gold.",
+    ]
+    assert faith["faithfulness"] == pytest.approx(2 / 3)
+    assert rag.context_precision([ITEM])[0]["context_precision"] == pytest.approx((1 / 1 + 2 / 3) / 2)
+    assert rag.context_recall([ITEM])[0]["context_recall"] == pytest.approx(2 / 3)
+    relevant = rag.answer_relevancy([ITEM])[0]
+    assert relevant["noncommittal"] is False and 0.5 < relevant["answer_relevancy"] <= 1.0
+
+
+def test_noncommittal_answers_score_zero_and_undecided_items_are_undetermined() -> None:
+    vague = RagJudge(ScriptedLM(lambda p, s: "Yes" if "Noncommittal:" in p else judge(p, s)))
+    assert vague.answer_relevancy([ITEM])[0]["answer_relevancy"] == 0.0
+    silent = RagJudge(
+        ScriptedLM(lambda p, s: "I cannot tell." if "useful" in p or "attributed" in p else judge(p, s))
+    )
+    assert silent.context_precision([ITEM])[0]["context_precision"] is None
+    assert silent.context_recall([ITEM])[0]["context_recall"] is None
+    no_claims = RagJudge(ScriptedLM(lambda p, s: "" if p.endswith("Claims:\n1.") else judge(p, s)))
+    assert no_claims.faithfulness([ITEM])[0]["faithfulness"] is None
+
+
+def test_helpers() -> None:
+    assert yes_no("Yes.") is True and yes_no("no, it is not") is False and yes_no("아니요") is False
+    assert yes_no("maybe") is None
+    assert average_precision([False, True, True]) == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert average_precision([False, False]) == 0.0 and average_precision([True, None]) is None
+
+
+def test_rag_cli_with_the_default_model_reports_undetermined(tmp_path: Path) -> None:
+    path = tmp_path / "rag.jsonl"
+    row = {
+        "question": ITEM.question,
+        "answer": ITEM.answer,
+        "contexts": ITEM.contexts,
+        "reference": ITEM.reference,
+    }
+    path.write_text(json.dumps(row) + "\n")
+    result = run_cli("judge", "rag", "-j", "default", "-i", str(path), "-o", str(tmp_path / "out.jsonl"),
+                     "--max-new-tokens", "48", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["metrics"]
+    for name, values in summary.items():
+        assert values["n"] + values["undetermined"] == 1, name
+        assert values["mean"] is None or 0.0 <= values["mean"] <= 1.0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"question": "q", "answer": "a", "contexts": "not a list"}) + "\n")
+    failed = run_cli("judge", "rag", "-i", str(bad), "-o", str(tmp_path / "x.jsonl"))
+    assert failed.returncode == 1 and "bad.jsonl:1: field 'contexts' must be a list" in failed.stderr
