@@ -156,3 +156,37 @@ def test_arena_hard_verdicts_and_korean_auto_config() -> None:
     assert _config_for("single", _pair(), ()).name == "mt_bench_single_v1"
     math = Item("m1", ["2+2?"], ["x"], [["4"]], references=["4"], category="math")
     assert _config_for("single", math, ()).name == "mt_bench_single_math_v1"
+
+
+def test_pairwise_records_feed_winrate_with_model_a_as_baseline(tmp_path: Path) -> None:
+    def prefers_longer(prompt: str, seed: int | None) -> str:
+        a = prompt.split("[The Start of Assistant A's Answer]")[1].split("[The End")[0]
+        b = prompt.split("[The Start of Assistant B's Answer]")[1].split("[The End")[0]
+        return "[[A]]" if len(a) > len(b) else "[[B]]"
+
+    items = [
+        Item(
+            f"q{i}", [f"question {i}"], ["base", "cand"], [["short"], ["a much longer answer " * (i % 3 + 1)]]
+        )
+        for i in range(6)
+    ]
+    rows = Judge(ScriptedLM(prefers_longer), get_judge("mt_bench_pair_v2")).pairwise(items)
+    path = tmp_path / "verdicts.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run_cli("winrate", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["baseline"] == "base" and payload["models"]["cand"]["win_rate"] == pytest.approx(100.0)
+
+
+def test_self_preference_warning() -> None:
+    from sllm.judging.bias import family, self_preference_risk
+
+    assert family("openai:gpt-4o@http://127.0.0.1:8000/v1") == "gpt-4"
+    assert family("default") == family("hf:HuggingFaceTB/SmolLM2-360M-Instruct") == "smollm"
+    assert family("vllm:meta-llama/Llama-3.1-8B-Instruct") == "llama"
+    assert self_preference_risk("default", ["smollm2-lora", "gpt-3.5-turbo", "default"]) == [
+        "smollm2-lora",
+        "default",
+    ]
+    assert self_preference_risk("openai:claude-3@http://127.0.0.1:1/v1", ["llama-2-70b-chat"]) == []

@@ -86,7 +86,10 @@ def test_rag_cli_with_the_default_model_reports_undetermined(tmp_path: Path) -> 
     result = run_cli("judge", "rag", "-j", "default", "-i", str(path), "-o", str(tmp_path / "out.jsonl"),
                      "--max-new-tokens", "48", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)["metrics"]
+    payload = json.loads(result.stdout)
+    summary = payload["metrics"]
+    shown = run_cli("runs", "show", payload["run_id"], "--json")  # the run is tracked in MLflow
+    assert shown.returncode == 0 and "judge rag" in shown.stdout
     for name, values in summary.items():
         assert values["n"] + values["undetermined"] == 1, name
         assert values["mean"] is None or 0.0 <= values["mean"] <= 1.0

@@ -88,9 +88,11 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
     include: list[str] | None,
     no_cache: bool,
     as_json: bool,
+    track: bool = True,
 ) -> None:
     from sllm.judging.items import load_items
     from sllm.judging.run import summarize_pairwise, summarize_single
+    from sllm.judging.tracking import track_judging
     from sllm.models.spec import open_model
 
     folders = tuple(include or ())
@@ -105,10 +107,25 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
     inner = getattr(lm, "inner", lm)
     calls = {"cached": int(getattr(lm, "hits", 0)), "computed": int(sum(inner.calls.values()))}
     summary |= {"output": str(output), "judge_model": judge, "configs": configs, "calls": calls}
+    summary["self_preference_risk"] = warn_self_preference(judge, [m for item in items for m in item.models])
+    summary["run_id"] = track_judging(mode, summary, [input_path], [output], track)
     if as_json:
         print(json.dumps(summary))
         return
     _print(summary, mode)
+
+
+def warn_self_preference(judge: str, candidates: list[str]) -> list[str]:
+    """Warn (stderr) when the judge may favour a candidate of its own family; return those."""
+    from sllm.judging.bias import self_preference_risk
+
+    risky = sorted(set(self_preference_risk(judge, sorted(set(candidates)))))
+    if risky:
+        Console(stderr=True).print(
+            f"[yellow]warning:[/yellow] the judge {judge} is, or shares a family with, {', '.join(risky)}: "
+            "judges tend to prefer their own family's answers; compare with a judge of another family"
+        )
+    return risky
 
 
 def _print(summary: dict, mode: str) -> None:
@@ -116,7 +133,7 @@ def _print(summary: dict, mode: str) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in summary.items():
-        if key in ("output", "judge_model", "configs"):
+        if key in ("output", "judge_model", "configs", "self_preference_risk", "run_id"):
             continue
         shown = (
             json.dumps(value)
@@ -143,6 +160,7 @@ ConfigOption = typer.Option("auto", "--config", help="Judge config name (sllm ju
 RetriesOption = typer.Option(2, "--retries", min=0, help="Re-asks when a reply has no verdict.")
 MaxTokensOption = typer.Option(None, "--max-new-tokens", help="Cap on the judge's reply length.")
 IncludeOption = typer.Option(None, "--include-path", help="Folder of extra judge YAML configs.")
+NoTrackOption = typer.Option(False, "--no-track", help="Do not record an MLflow run.")
 
 
 @judge_app.command("single", epilog=EXAMPLES)
@@ -264,6 +282,7 @@ def judge_geval(
     source_field: str = typer.Option("source", "--source-field"),
     output_field: str = typer.Option("output", "--output-field"),
     no_cache: bool = NoCacheOption,
+    no_track: bool = NoTrackOption,
     as_json: bool = JsonOption,
 ) -> None:
     """G-Eval: criterion-specific evaluation steps, then a probability-weighted or sampled score."""
@@ -293,7 +312,10 @@ def judge_geval(
     means = {
         s["criterion"]: _mean([r["score"] for r in records if r["criterion"] == s["criterion"]]) for s in runs
     }
+    from sllm.judging.tracking import track_judging
+
     payload = {"output": str(output), "judge_model": judge, "criteria": runs, "mean_score": means}
+    payload["run_id"] = track_judging("geval", payload, [input_path], [output], not no_track)
     if as_json:
         print(json.dumps(payload))
         return

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sllm.cli.judge import judge_app, judge_items
+from sllm.cli.judge import NoTrackOption, judge_app, judge_items, warn_self_preference
 from sllm.cli.options import JsonOption, NoCacheOption
 
 EXAMPLES = """
@@ -53,6 +53,7 @@ def judge_mtbench(
     retries: int = typer.Option(2, "--retries", min=0),
     output: Path = typer.Option(Path("mt-bench"), "--output", "-o", help="Output folder."),
     no_cache: bool = NoCacheOption,
+    no_track: bool = NoTrackOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Generate answers of every candidate to MT-Bench's two-turn questions, then judge both turns."""
@@ -97,6 +98,13 @@ def judge_mtbench(
     if mode == "pairwise":
         summary["position_consistency"] = summarize_pairwise(rows)["position_consistency"]
     summary["n_unparsed"] = sum(r["status"] == "unparsed" for r in rows)
+    risky = warn_self_preference(judge, [*candidates, *candidates.values()])
+    summary["self_preference_risk"] = [n for n, spec in candidates.items() if n in risky or spec in risky]
+    from sllm.judging.tracking import track_judging
+
+    answer_files = sorted((output / "model_answer").glob("*.jsonl"))
+    judged = [output / "model_judgment" / f"{mode}.jsonl"]
+    summary["run_id"] = track_judging("mtbench", summary, [], [*answer_files, *judged], not no_track)
     (output / "summary.json").write_text(json.dumps(summary, indent=2))
     if as_json:
         print(json.dumps(summary))

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sllm.cli.judge import judge_app
+from sllm.cli.judge import NoTrackOption, judge_app
 from sllm.cli.options import JsonOption, NoCacheOption
 
 EXAMPLES = """
@@ -34,6 +34,7 @@ def judge_rag(
     ),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Cap on claim and question lists."),
     no_cache: bool = NoCacheOption,
+    no_track: bool = NoTrackOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Score RAG answers and retrievals with a judge model."""
@@ -78,8 +79,11 @@ def judge_rag(
             "n": len(values),
             "undetermined": len(records) - len(values),
         }
+    from sllm.judging.tracking import track_judging
+
+    run_id = track_judging("rag", {"judge_model": judge, **summary}, [input_path], [output], not no_track)
     if as_json:
-        print(json.dumps({"metrics": summary, "output": str(output), "judge_model": judge}))
+        print(json.dumps({"metrics": summary, "output": str(output), "judge_model": judge, "run_id": run_id}))
         return
     table = Table(title=f"RAG metrics, judge {judge}")
     for column in ("metric", "mean", "scored", "undetermined"):

@@ -196,6 +196,17 @@ def _combine(item: Item, first: Verdict, second: Verdict | None) -> dict[str, An
         "explanation": first.replies[-1],
         "attempts": len(first.replies),
     }
+    # alpaca_eval's annotation fields, with model_a as the baseline: `sllm winrate` (plain and
+    # length-controlled) reads these files directly.
+    t = item.turn - 1
+    row |= {
+        "instruction": item.turns[t],
+        "output_1": item.answers[0][t],
+        "output_2": item.answers[1][t],
+        "generator_1": item.models[0],
+        "generator_2": item.models[1],
+        "preference": {"model_a": 1.0, "model_b": 2.0, "tie": 1.5}.get(winner or ""),
+    }
     if second is not None:
         row |= {
             "verdict_swapped": second.value,
