@@ -137,6 +137,10 @@ def test_default_model_judges_pairs_and_the_rerun_makes_no_new_calls(tmp_path: P
     again = json.loads(run_cli(*args).stdout)
     assert again["calls"]["computed"] == 0 and again["calls"]["cached"] == summary["calls"]["computed"]
     assert [json.loads(line) for line in out.read_text().splitlines()] == verdicts
+    # tokens: the judge read every prompt; the rerun spent nothing and the cache served the same
+    assert summary["tokens"]["prompt"] > 300 * 6 and summary["tokens"]["completion"] > 0
+    assert again["tokens"] == {"prompt": 0, "completion": 0} and again["cached_tokens"] == summary["tokens"]
+    assert summary["cost_usd"] == 0.0 and summary["price"]["source"] == "local"
 
 
 def test_arena_hard_verdicts_and_korean_auto_config() -> None:

@@ -89,11 +89,13 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
     no_cache: bool,
     as_json: bool,
     track: bool = True,
+    price_table: Path | None = None,
 ) -> None:
     from sllm.judging.items import load_items
     from sllm.judging.run import summarize_pairwise, summarize_single
     from sllm.judging.tracking import track_judging
     from sllm.models.spec import open_model
+    from sllm.usage import usage_report
 
     folders = tuple(include or ())
     items = load_items(input_path, mode)
@@ -104,9 +106,8 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     summary = summarize_single(rows) if mode == "single" else summarize_pairwise(rows)
-    inner = getattr(lm, "inner", lm)
-    calls = {"cached": int(getattr(lm, "hits", 0)), "computed": int(sum(inner.calls.values()))}
-    summary |= {"output": str(output), "judge_model": judge, "configs": configs, "calls": calls}
+    summary |= {"output": str(output), "judge_model": judge, "configs": configs}
+    summary |= usage_report(lm, price_table)
     summary["self_preference_risk"] = warn_self_preference(judge, [m for item in items for m in item.models])
     summary["run_id"] = track_judging(mode, summary, [input_path], [output], track)
     if as_json:
@@ -133,7 +134,7 @@ def _print(summary: dict, mode: str) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in summary.items():
-        if key in ("output", "judge_model", "configs", "self_preference_risk", "run_id"):
+        if key in ("output", "judge_model", "configs", "self_preference_risk", "run_id", "price"):
             continue
         shown = (
             json.dumps(value)
@@ -161,6 +162,9 @@ RetriesOption = typer.Option(2, "--retries", min=0, help="Re-asks when a reply h
 MaxTokensOption = typer.Option(None, "--max-new-tokens", help="Cap on the judge's reply length.")
 IncludeOption = typer.Option(None, "--include-path", help="Folder of extra judge YAML configs.")
 NoTrackOption = typer.Option(False, "--no-track", help="Do not record an MLflow run.")
+PriceTableOption = typer.Option(
+    None, "--price-table", help="YAML of $ per 1M input/output tokens per model (overrides built-in)."
+)
 
 
 @judge_app.command("single", epilog=EXAMPLES)
@@ -173,6 +177,8 @@ def judge_single(
     max_new_tokens: int | None = MaxTokensOption,
     include_path: list[str] | None = IncludeOption,
     no_cache: bool = NoCacheOption,
+    no_track: bool = NoTrackOption,
+    price_table: Path | None = PriceTableOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Grade each answer on the judge's scale (MT-Bench: 1-10, "[[rating]]")."""
@@ -188,6 +194,8 @@ def judge_single(
         include_path,
         no_cache,
         as_json,
+        not no_track,
+        price_table,
     )
 
 
@@ -202,6 +210,8 @@ def judge_pairwise(
     max_new_tokens: int | None = MaxTokensOption,
     include_path: list[str] | None = IncludeOption,
     no_cache: bool = NoCacheOption,
+    no_track: bool = NoTrackOption,
+    price_table: Path | None = PriceTableOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Compare two answers ("[[A]]" / "[[B]]" / "[[C]]"), in both orders unless --no-swap."""
@@ -217,6 +227,8 @@ def judge_pairwise(
         include_path,
         no_cache,
         as_json,
+        not no_track,
+        price_table,
     )
 
 
@@ -283,6 +295,7 @@ def judge_geval(
     output_field: str = typer.Option("output", "--output-field"),
     no_cache: bool = NoCacheOption,
     no_track: bool = NoTrackOption,
+    price_table: Path | None = PriceTableOption,
     as_json: bool = JsonOption,
 ) -> None:
     """G-Eval: criterion-specific evaluation steps, then a probability-weighted or sampled score."""
@@ -313,8 +326,10 @@ def judge_geval(
         s["criterion"]: _mean([r["score"] for r in records if r["criterion"] == s["criterion"]]) for s in runs
     }
     from sllm.judging.tracking import track_judging
+    from sllm.usage import usage_report
 
     payload = {"output": str(output), "judge_model": judge, "criteria": runs, "mean_score": means}
+    payload |= usage_report(lm, price_table)
     payload["run_id"] = track_judging("geval", payload, [input_path], [output], not no_track)
     if as_json:
         print(json.dumps(payload))
@@ -327,7 +342,17 @@ def judge_geval(
             s["criterion"], s["mode"], _shown(means[s["criterion"]]), str(s["n"]), str(s["n_unscored"])
         )
     Console().print(table)
-    Console(stderr=True).print(f"records: {output}")
+    Console(stderr=True).print(f"records: {output}; {cost_line(payload)}")
+
+
+def cost_line(usage: dict) -> str:
+    """One line on calls, tokens and dollars of a usage report."""
+    tokens = usage["tokens"]
+    cost = "unknown price (pass --price-table)" if usage["cost_usd"] is None else f"${usage['cost_usd']:.4f}"
+    return (
+        f"calls {usage['calls']['computed']} computed, {usage['calls']['cached']} cached; "
+        f"tokens {tokens['prompt']} in / {tokens['completion']} out; cost {cost}"
+    )
 
 
 def _mean(values: list) -> float | None:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sllm.cli.judge import NoTrackOption, judge_app, judge_items, warn_self_preference
+from sllm.cli.judge import NoTrackOption, PriceTableOption, judge_app, judge_items, warn_self_preference
 from sllm.cli.options import JsonOption, NoCacheOption
 
 EXAMPLES = """
@@ -54,6 +54,7 @@ def judge_mtbench(
     output: Path = typer.Option(Path("mt-bench"), "--output", "-o", help="Output folder."),
     no_cache: bool = NoCacheOption,
     no_track: bool = NoTrackOption,
+    price_table: Path | None = PriceTableOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Generate answers of every candidate to MT-Bench's two-turn questions, then judge both turns."""
@@ -61,6 +62,7 @@ def judge_mtbench(
     from sllm.judging.mtbench import answer_records, build_items, generate_answers, load_questions
     from sllm.judging.run import summarize_pairwise
     from sllm.models.spec import open_model
+    from sllm.usage import usage_report
 
     if mode not in ("single", "pairwise"):
         raise UsageError(f"--mode must be single or pairwise, got '{mode}'")
@@ -70,11 +72,13 @@ def judge_mtbench(
     asked = load_questions(questions, limit)
     answers = {}
     (output / "model_answer").mkdir(parents=True, exist_ok=True)
-    calls = Counter()
+    calls: Counter[str] = Counter()
+    usage = {}
     for name, spec in candidates.items():
         lm = open_model(spec, use_cache=not no_cache)
         answers[name] = generate_answers(lm, asked, answer_tokens)
-        _count(calls, lm)
+        usage[name] = usage_report(lm, price_table)
+        calls.update(usage[name]["calls"])
         rows = answer_records(name, asked, answers[name])
         (output / "model_answer" / f"{name}.jsonl").write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -82,7 +86,8 @@ def judge_mtbench(
     judge_lm = open_model(judge, use_cache=not no_cache)
     items = build_items(asked, answers, mode)
     rows, configs = judge_items(judge_lm, items, mode, "auto", (), True, retries, judge_tokens, not as_json)
-    _count(calls, judge_lm)
+    usage["judge"] = usage_report(judge_lm, price_table)
+    calls.update(usage["judge"]["calls"])
     (output / "model_judgment").mkdir(parents=True, exist_ok=True)
     (output / "model_judgment" / f"{mode}.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -93,6 +98,7 @@ def judge_mtbench(
         "questions": len(asked),
         "configs": configs,
         "calls": dict(calls),
+        "usage": usage,
     }
     summary["models"] = _single_scores(rows) if mode == "single" else _pairwise_rates(rows)
     if mode == "pairwise":
@@ -110,12 +116,6 @@ def judge_mtbench(
         print(json.dumps(summary))
         return
     _print(summary)
-
-
-def _count(calls: Counter, lm) -> None:  # noqa: ANN001
-    inner = getattr(lm, "inner", lm)
-    calls["cached"] += int(getattr(lm, "hits", 0))
-    calls["computed"] += int(sum(inner.calls.values()))
 
 
 def _single_scores(rows: list[dict]) -> dict[str, dict]:

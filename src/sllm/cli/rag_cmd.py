@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sllm.cli.judge import NoTrackOption, judge_app
+from sllm.cli.judge import NoTrackOption, PriceTableOption, cost_line, judge_app
 from sllm.cli.options import JsonOption, NoCacheOption
 
 EXAMPLES = """
@@ -35,6 +35,7 @@ def judge_rag(
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Cap on claim and question lists."),
     no_cache: bool = NoCacheOption,
     no_track: bool = NoTrackOption,
+    price_table: Path | None = PriceTableOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Score RAG answers and retrievals with a judge model."""
@@ -64,7 +65,8 @@ def judge_rag(
                 row.get("reference"),
             )
         )
-    rag = RagJudge(open_model(judge, use_cache=not no_cache), max_new_tokens)
+    lm = open_model(judge, use_cache=not no_cache)
+    rag = RagJudge(lm, max_new_tokens)
     records: list[dict] = [{} for _ in items]
     for name in chosen:
         for record, found in zip(records, getattr(rag, name)(items), strict=True):
@@ -80,10 +82,14 @@ def judge_rag(
             "undetermined": len(records) - len(values),
         }
     from sllm.judging.tracking import track_judging
+    from sllm.usage import usage_report
 
-    run_id = track_judging("rag", {"judge_model": judge, **summary}, [input_path], [output], not no_track)
+    usage = usage_report(lm, price_table)
+    tracked = {"judge_model": judge, **summary, **usage}
+    run_id = track_judging("rag", tracked, [input_path], [output], not no_track)
     if as_json:
-        print(json.dumps({"metrics": summary, "output": str(output), "judge_model": judge, "run_id": run_id}))
+        result = {"metrics": summary, "output": str(output), "judge_model": judge, "run_id": run_id}
+        print(json.dumps(result | usage))
         return
     table = Table(title=f"RAG metrics, judge {judge}")
     for column in ("metric", "mean", "scored", "undetermined"):
@@ -93,3 +99,4 @@ def judge_rag(
             name, "" if s["mean"] is None else f"{s['mean']:.3f}", str(s["n"]), str(s["undetermined"])
         )
     Console().print(table)
+    Console(stderr=True).print(cost_line(usage))

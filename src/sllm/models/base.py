@@ -100,6 +100,7 @@ class GenerationResult:
     text: str
     n_tokens: int
     finish_reason: Literal["stop", "length"]
+    prompt_tokens: int = 0  # what the backend read (0 when it does not say); for usage and cost
 
 
 Request = LoglikelihoodRequest | RollingRequest | GenerationRequest
@@ -114,6 +115,8 @@ class LM(ABC):
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        #: prompt / completion tokens of the generations this model computed (not cache hits)
+        self.tokens: Counter[str] = Counter()
 
     def fingerprint(self) -> str:
         """Identify the exact model (weights digest or revision, adapter, dtype)."""
@@ -142,6 +145,9 @@ class LM(ABC):
         }[kind]
         for index, result in impl(requests):
             self.calls[kind] += 1
+            if isinstance(result, GenerationResult):
+                self.tokens["prompt"] += result.prompt_tokens
+                self.tokens["completion"] += result.n_tokens
             yield index, result
 
     # -- list API -------------------------------------------------------------------------

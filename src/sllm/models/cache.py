@@ -13,6 +13,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,8 @@ class CachingLM(LM):
         self.spec = inner.spec
         self.cache = cache if isinstance(cache, CallCache) else CallCache(cache)
         self.hits = 0
+        #: prompt / completion tokens of the generations served from the cache
+        self.cached_tokens: Counter[str] = Counter()
 
     def fingerprint(self) -> str:
         """Return the wrapped model's fingerprint."""
@@ -139,7 +142,11 @@ class CachingLM(LM):
         for index, (key, ok) in enumerate(zip(keys, cacheable)):
             if ok and key in stored:
                 self.hits += 1
-                yield index, result_type(**json.loads(stored[key]))
+                result = result_type(**json.loads(stored[key]))
+                if isinstance(result, GenerationResult):
+                    self.cached_tokens["prompt"] += result.prompt_tokens
+                    self.cached_tokens["completion"] += result.n_tokens
+                yield index, result
             else:
                 misses.append(index)
         # Identical requests inside one run are computed once.

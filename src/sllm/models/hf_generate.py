@@ -96,14 +96,18 @@ def generate_batch(lm: HFLM, prompts: list[str], config: GenerationConfig) -> li
         tokenizer=tokenizer if config.stop else None,
     )
     enders = set() if config.ignore_eos else set(eos_token_ids(lm)) | {pad}
-    return [_finish(tokenizer, row.tolist(), enders, config) for row in output[:, width:]]
+    return [
+        _finish(tokenizer, row.tolist(), enders, config, len(seq))
+        for row, seq in zip(output[:, width:], encoded, strict=True)
+    ]
 
 
 def _finish(
-    tokenizer: Any, new_ids: list[int], enders: set[int], config: GenerationConfig
+    tokenizer: Any, new_ids: list[int], enders: set[int], config: GenerationConfig, prompt_tokens: int
 ) -> GenerationResult:
     cut = next((i for i, token in enumerate(new_ids) if token in enders), None)
     kept = new_ids if cut is None else new_ids[:cut]
     text, stopped = truncate_at_stop(tokenizer.decode(kept, skip_special_tokens=True), config.stop)
     ended = cut is not None or stopped or len(kept) < config.max_new_tokens
-    return GenerationResult(text=text, n_tokens=len(kept), finish_reason="stop" if ended else "length")
+    reason = "stop" if ended else "length"
+    return GenerationResult(text=text, n_tokens=len(kept), finish_reason=reason, prompt_tokens=prompt_tokens)

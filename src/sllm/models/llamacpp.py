@@ -129,8 +129,9 @@ class LlamaCppLM(LM):
             text = out["choices"][0]["text"]
             text, _ = truncate_at_stop(text, request.config.stop)
             reason = "length" if out["choices"][0].get("finish_reason") == "length" else "stop"
-            tokens = int((out.get("usage") or {}).get("completion_tokens", 0))
-            yield index, GenerationResult(text, tokens, reason)
+            usage = out.get("usage") or {}
+            tokens, read = int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0))
+            yield index, GenerationResult(text, tokens, reason, read)
 
 
 def _sampling_kwargs(config: GenerationConfig) -> dict[str, Any]:

@@ -132,7 +132,8 @@ class OpenAILM(LM):
         usage = response.usage.completion_tokens if response.usage else None
         n_tokens = usage if usage is not None else len(logprobs or ())
         reason = "length" if choice.finish_reason == "length" else "stop"
-        return GenerationResult(text=text, n_tokens=int(n_tokens), finish_reason=reason)
+        read = int(response.usage.prompt_tokens or 0) if response.usage else 0
+        return GenerationResult(text=text, n_tokens=int(n_tokens), finish_reason=reason, prompt_tokens=read)
 
     # -- scoring -------------------------------------------------------------------------------
     def _iter_loglikelihood(

@@ -98,7 +98,8 @@ class VLLM(LM):
             completion = output.outputs[0]
             text, _ = truncate_at_stop(completion.text, request.config.stop)
             reason = "length" if completion.finish_reason == "length" else "stop"
-            yield index, GenerationResult(text, len(completion.token_ids), reason)
+            read = len(output.prompt_token_ids or ())
+            yield index, GenerationResult(text, len(completion.token_ids), reason, read)
 
 
 def _sampling_params(config: GenerationConfig) -> Any:
