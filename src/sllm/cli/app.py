@@ -45,6 +45,7 @@ def _register_commands() -> None:
     from sllm.cli import (  # noqa: F401
         cache_cmd,
         chat,
+        compare_cmd,
         eval_cmd,
         generate,
         judge,

@@ -60,7 +60,7 @@ def judge_mtbench(
     """Generate answers of every candidate to MT-Bench's two-turn questions, then judge both turns."""
     from sllm.errors import UsageError
     from sllm.judging.mtbench import answer_records, build_items, generate_answers, load_questions
-    from sllm.judging.run import summarize_pairwise
+    from sllm.judging.run import pairwise_rates, summarize_pairwise
     from sllm.models.spec import open_model
     from sllm.usage import usage_report
 
@@ -100,7 +100,7 @@ def judge_mtbench(
         "calls": dict(calls),
         "usage": usage,
     }
-    summary["models"] = _single_scores(rows) if mode == "single" else _pairwise_rates(rows)
+    summary["models"] = _single_scores(rows) if mode == "single" else pairwise_rates(rows)
     if mode == "pairwise":
         summary["position_consistency"] = summarize_pairwise(rows)["position_consistency"]
     summary["n_unparsed"] = sum(r["status"] == "unparsed" for r in rows)
@@ -130,32 +130,6 @@ def _single_scores(rows: list[dict]) -> dict[str, dict]:
         out[model] = {
             "score": sum(every) / len(every),
             **{f"turn_{t}": sum(v) / len(v) for t, v in sorted(turns.items())},
-        }
-    return out
-
-
-def _pairwise_rates(rows: list[dict]) -> dict[str, dict]:
-    """Wins, losses, ties and FastChat's adjusted win rate (wins + ties/2) / battles per model."""
-    tally: dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        if r["winner"] is None:
-            continue
-        a, b = r["model_a"], r["model_b"]
-        if r["winner"] == "tie":
-            tally[a]["ties"] += 1
-            tally[b]["ties"] += 1
-        else:
-            win, lose = (a, b) if r["winner"] == "model_a" else (b, a)
-            tally[win]["wins"] += 1
-            tally[lose]["losses"] += 1
-    out = {}
-    for model, t in tally.items():
-        n = t["wins"] + t["losses"] + t["ties"]
-        out[model] = {
-            "wins": t["wins"],
-            "losses": t["losses"],
-            "ties": t["ties"],
-            "win_rate_adjusted": (t["wins"] + t["ties"] / 2) / n,
         }
     return out
 

@@ -11,6 +11,7 @@ wins, different winners are a tie (inconsistent), and the position-consistency r
 from __future__ import annotations
 
 import hashlib
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -242,3 +243,29 @@ def summarize_single(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "n_unparsed": sum(r["score"] is None for r in rows),
         "mean_score": {m: sum(v) / len(v) for m, v in by_model.items()},
     }
+
+
+def pairwise_rates(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Wins, losses, ties and FastChat's adjusted win rate (wins + ties/2) / battles per model."""
+    tally: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        if r["winner"] is None:
+            continue
+        a, b = r["model_a"], r["model_b"]
+        if r["winner"] == "tie":
+            tally[a]["ties"] += 1
+            tally[b]["ties"] += 1
+        else:
+            win, lose = (a, b) if r["winner"] == "model_a" else (b, a)
+            tally[win]["wins"] += 1
+            tally[lose]["losses"] += 1
+    out = {}
+    for model, t in tally.items():
+        n = t["wins"] + t["losses"] + t["ties"]
+        out[model] = {
+            "wins": t["wins"],
+            "losses": t["losses"],
+            "ties": t["ties"],
+            "win_rate_adjusted": (t["wins"] + t["ties"] / 2) / n,
+        }
+    return out

@@ -60,7 +60,7 @@ def load_battles(path: str | Path, drop_ties: bool = False) -> list[Battle]:
 
 
 def load_battle_files(paths: list[str | Path], drop_ties: bool = False) -> tuple[list[Battle], int]:
-    """Battles from several files, and how many grades were missing (unparsed judge replies)."""
+    """Battles from several files, and how many grades or verdicts were missing (unparsed replies)."""
     battles: list[Battle] = []
     grades: dict[str, dict[str, float]] = {}
     missing = 0
@@ -71,7 +71,9 @@ def load_battle_files(paths: list[str | Path], drop_ties: bool = False) -> tuple
             where = f"{path}:{number}"
             if not isinstance(record, dict):
                 raise SllmError(f"{where}: a battle must be a JSON object")
-            if "winner" in record or "score" not in record:
+            if "winner" in record and record["winner"] is None:
+                missing += 1  # an sllm judgment whose reply never parsed: counted, not a battle
+            elif "winner" in record or "score" not in record:
                 battles.append(_battle(record, where))
             elif _grade(record, where, grades) is None:
                 missing += 1
@@ -79,7 +81,8 @@ def load_battle_files(paths: list[str | Path], drop_ties: bool = False) -> tuple
     if drop_ties:
         battles = [b for b in battles if not b.winner.startswith("tie")]
     if not battles:
-        raise SllmError(f"{', '.join(map(str, paths))}: no battles")
+        unparsed = f" ({missing} grades or verdicts were unparsed)" if missing else ""
+        raise SllmError(f"{', '.join(map(str, paths))}: no battles{unparsed}")
     return battles, missing
 
 
