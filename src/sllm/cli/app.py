@@ -43,6 +43,7 @@ def _register_commands() -> None:
     # Imported for their side effect of adding commands to `app`; each module is small and
     # imports heavy libraries (torch, mlflow) only inside its command functions.
     from sllm.cli import (  # noqa: F401
+        bias_cmd,
         cache_cmd,
         chat,
         compare_cmd,
