@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import ScriptedLM, run_cli
 
+from sllm.errors import SllmError
 from sllm.judging.geval import form_prompt, get_criterion, geval, probability_scores
 from sllm.models.base import LM, LoglikelihoodResult
 
@@ -55,6 +56,31 @@ def test_sampling_mode_and_auto_fallback_count_unparsed_replies() -> None:
     assert "Evaluation Steps:\n\n1. Read it.\n2. Rate it." in form_prompt(
         get_criterion("summeval_coherence"), summary["steps"], "s", "o"
     )
+
+
+def test_korean_criteria_write_korean_steps_and_fill_a_korean_form() -> None:
+    criterion = get_criterion("summeval_ko_consistency")
+    asked: list[str] = []
+
+    def judge(prompt: str, seed: int | None) -> str:
+        asked.append(prompt)
+        return (
+            "1. 원문을 읽는다.\n2. 요약문의 사실을 원문과 대조한다."
+            if "평가 단계:\n" in prompt[-10:]
+            else "4"
+        )
+
+    item = {
+        "source": "서울시는 월요일 새 자전거 도로를 승인했다.",
+        "output": "서울시가 자전거 도로를 승인했다.",
+    }
+    records, summary = geval(ScriptedLM(judge), criterion, [item], mode="sampling", n=2)
+    assert summary["steps"].startswith("1. 원문을 읽는다.") and records[0]["score"] == 4.0
+    form = asked[-1]
+    assert "평가 기준:" in form and "사실 일관성 (1-5)" in form and form.endswith("- 사실 일관성:")
+    assert "원문:\n\n서울시는" in form and "Evaluation" not in form
+    with pytest.raises(SllmError, match="summeval_ko_consistency has no released prompt"):
+        form_prompt(criterion, None, "s", "o")
 
 
 def test_released_prompt_is_used_verbatim_with_given_steps() -> None:

@@ -160,6 +160,13 @@ def test_arena_hard_verdicts_and_korean_auto_config() -> None:
     assert _config_for("single", _pair(), ()).name == "mt_bench_single_v1"
     math = Item("m1", ["2+2?"], ["x"], [["4"]], references=["4"], category="math")
     assert _config_for("single", math, ()).name == "mt_bench_single_math_v1"
+    second = Item("k2", ["수도는?", "인구는?"], ["x", "y"], [["서울", "약 940만"], ["부산", "몰라요"]],
+                  references=["서울", "약 940만 명"], category="reasoning", turn=2)  # fmt: skip
+    spec = _config_for("pairwise", second, ())
+    assert spec.name == "mt_bench_ko_pair_math_v1_multi_turn" and spec.turns == 2
+    prompt = messages(spec, second)[-1]["content"]
+    assert "### 어시스턴트 B:\n약 940만" not in prompt and "### 어시스턴트 B:\n몰라요" in prompt
+    assert "### 참고 답안:\n약 940만 명" in prompt and "[[A]]" in messages(spec, second)[0]["content"]
 
 
 def test_pairwise_records_feed_winrate_with_model_a_as_baseline(tmp_path: Path) -> None:

@@ -39,8 +39,8 @@ def _config_for(mode: str, item, include: tuple[str, ...]):  # noqa: ANN001, ANN
     base = "single" if mode == "single" else "pair"
     version = "math_v1" if item.needs_reference and item.references else ("v1" if mode == "single" else "v2")
     suffix = "_multi_turn" if item.turn == 2 else ""
-    # Korean questions get the Korean judge prompts (single-turn ones exist in Korean).
-    korean = "ko_" if hangul_ratio(item.turns) > 0.5 and not suffix else ""
+    # Korean questions get the Korean judge prompts.
+    korean = "ko_" if hangul_ratio(item.turns) > 0.5 else ""
     return get_judge(f"mt_bench_{korean}{base}_{version}{suffix}", include)
 
 

@@ -41,6 +41,35 @@ class Criterion(BaseModel):
     definition: str
     uses_source: bool = True
     prompt: str | None = None
+    language: Literal["en", "ko"] = "en"
+
+
+# The form's fixed wording per language: the released English layout, and ours in Korean so a
+# Korean judge reads one language throughout.
+LAYOUT = {
+    "en": {
+        "rate": "Your task is to rate the output on one metric.",
+        "careful": "Please make sure you read and understand these instructions carefully.",
+        "criteria": "Evaluation Criteria:",
+        "write": "Write the evaluation steps a careful rater follows for this criterion, as a numbered list.",
+        "steps": "Evaluation Steps:",
+        "example": "Example:",
+        "source": "Source Text:",
+        "output": "Output:",
+        "form": "Evaluation Form (scores ONLY):",
+    },
+    "ko": {
+        "rate": "당신의 과제는 출력물을 하나의 지표로 평가하는 것입니다.",
+        "careful": "아래 지침을 주의 깊게 읽고 이해했는지 확인하세요.",
+        "criteria": "평가 기준:",
+        "write": "이 기준으로 신중한 평가자가 따를 평가 단계를 번호 목록으로 작성하세요.",
+        "steps": "평가 단계:",
+        "example": "예시:",
+        "source": "원문:",
+        "output": "출력물:",
+        "form": "평가 양식 (점수만):",
+    },
+}
 
 
 def load_criteria(extra: list[str | Path] = ()) -> dict[str, Criterion]:  # type: ignore[assignment]
@@ -70,17 +99,19 @@ def get_criterion(name: str, extra: list[str | Path] = ()) -> Criterion:  # type
 def steps_prompt(criterion: Criterion) -> str:
     """The auto-CoT request: task, criterion, then "Evaluation Steps:" for the judge to complete."""
     lo, hi = criterion.scale
+    t = LAYOUT[criterion.language]
     return (
-        f"{criterion.task}\n\nYour task is to rate the output on one metric.\n\n"
-        f"Evaluation Criteria:\n\n{criterion.label} ({lo}-{hi}) - {criterion.definition}\n\n"
-        "Write the evaluation steps a careful rater follows for this criterion, as a numbered list.\n\n"
-        "Evaluation Steps:\n"
+        f"{criterion.task}\n\n{t['rate']}\n\n"
+        f"{t['criteria']}\n\n{criterion.label} ({lo}-{hi}) - {criterion.definition}\n\n"
+        f"{t['write']}\n\n{t['steps']}\n"
     )
 
 
 def write_steps(lm: LM, criterion: Criterion, max_new_tokens: int = 256) -> str:
     """The judge's own evaluation steps (greedy, cached)."""
-    config = make_config(max_new_tokens=max_new_tokens, stop=["\n\n\n", "Example:"])
+    config = make_config(
+        max_new_tokens=max_new_tokens, stop=["\n\n\n", LAYOUT[criterion.language]["example"]]
+    )
     return lm.generate([GenerationRequest(prompt=steps_prompt(criterion), config=config)])[0].text.strip()
 
 
@@ -91,15 +122,15 @@ def form_prompt(criterion: Criterion, steps: str | None, source: str, output: st
             raise SllmError(f"criterion {criterion.name} has no released prompt; use auto steps")
         return criterion.prompt.replace("{{Document}}", source).replace("{{Summary}}", output)
     lo, hi = criterion.scale
+    t = LAYOUT[criterion.language]
     parts = [
-        f"{criterion.task}\n\nYour task is to rate the output on one metric.\n\n"
-        "Please make sure you read and understand these instructions carefully.\n\n"
-        f"Evaluation Criteria:\n\n{criterion.label} ({lo}-{hi}) - {criterion.definition}\n\n"
-        f"Evaluation Steps:\n\n{steps}\n\n\nExample:\n\n"
+        f"{criterion.task}\n\n{t['rate']}\n\n{t['careful']}\n\n"
+        f"{t['criteria']}\n\n{criterion.label} ({lo}-{hi}) - {criterion.definition}\n\n"
+        f"{t['steps']}\n\n{steps}\n\n\n{t['example']}\n\n"
     ]
     if criterion.uses_source:
-        parts.append(f"Source Text:\n\n{source}\n\n")
-    parts.append(f"Output:\n\n{output}\n\n\nEvaluation Form (scores ONLY):\n\n- {criterion.label}:")
+        parts.append(f"{t['source']}\n\n{source}\n\n")
+    parts.append(f"{t['output']}\n\n{output}\n\n\n{t['form']}\n\n- {criterion.label}:")
     return "".join(parts)
 
 
