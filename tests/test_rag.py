@@ -97,3 +97,32 @@ def test_rag_cli_with_the_default_model_reports_undetermined(tmp_path: Path) -> 
     bad.write_text(json.dumps({"question": "q", "answer": "a", "contexts": "not a list"}) + "\n")
     failed = run_cli("judge", "rag", "-i", str(bad), "-o", str(tmp_path / "x.jsonl"))
     assert failed.returncode == 1 and "bad.jsonl:1: field 'contexts' must be a list" in failed.stderr
+
+
+KO_ITEM = RagItem(
+    question="에펠탑은 어디에 있고 언제 지어졌나요?",
+    answer="에펠탑은 파리에 있습니다. 1889년에 완공되었습니다. 금으로 만들어졌습니다.",
+    contexts=["에펠탑은 프랑스 파리에 있다.", "바나나는 노랗다.", "공사는 1889년에 끝났다."],
+    reference="에펠탑은 파리에 있다. 1889년에 완공되었다. 높이는 330미터이다.",
+)
+
+
+def korean_judge(prompt: str, seed: int | None) -> str:
+    assert "Answer yes or no" not in prompt and "Claims:" not in prompt  # asked in Korean
+    if prompt.endswith("주장:\n1."):
+        return " 에펠탑은 파리에 있다.\n2. 1889년에 완공되었다.\n3. 금으로 만들어졌다."
+    if "진술을 추론할 수" in prompt:
+        return "아니요" if "금으로" in prompt.split("진술:")[1] else "예, 그렇습니다."
+    if "유용했습니까" in prompt:
+        return "아니요" if "바나나" in prompt.split("[문맥]")[1] else "네"
+    if "문맥에서 나온 것" in prompt:
+        return "아니요" if "330" in prompt.split("문장:")[1] else "예"
+    return "?"
+
+
+def test_korean_items_are_asked_in_korean_and_read_korean_verdicts() -> None:
+    rag = RagJudge(ScriptedLM(korean_judge))
+    faith = rag.faithfulness([KO_ITEM])[0]
+    assert faith["claims"][2] == "금으로 만들어졌다." and faith["faithfulness"] == pytest.approx(2 / 3)
+    assert rag.context_precision([KO_ITEM])[0]["context_precision"] == pytest.approx((1 + 2 / 3) / 2)
+    assert rag.context_recall([KO_ITEM])[0]["context_recall"] == pytest.approx(2 / 3)

@@ -18,6 +18,8 @@ EXAMPLES = """
   sllm judge rag --judge default -i rag.jsonl -o rag_scores.jsonl
   sllm judge rag -j openai:gpt-4o-mini@http://127.0.0.1:8000/v1 -i rag.jsonl -o s.jsonl --metrics faithfulness
 
+Korean items (mostly Hangul) are asked in Korean. Answer relevancy embeds with the bundled
+English MiniLM unless --encoder names a local (multilingual) sentence-transformers folder.
 Input JSONL: question, answer, contexts (the retrieved chunks, in rank order), and reference
 (needed by context_recall; context_precision uses it when present). Items the judge cannot
 decide are reported as undetermined per metric, never averaged in as zero or NaN.
@@ -33,14 +35,19 @@ def judge_rag(
         ",".join(("faithfulness", "answer_relevancy", "context_precision", "context_recall")), "--metrics"
     ),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Cap on claim and question lists."),
+    encoder: str | None = typer.Option(
+        None, "--encoder", help="Local sentence-transformers folder for answer relevancy (default MiniLM)."
+    ),
     no_cache: bool = NoCacheOption,
     no_track: bool = NoTrackOption,
     price_table: Path | None = PriceTableOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Score RAG answers and retrievals with a judge model."""
+    import numpy as np
+
     from sllm.errors import SllmError, unknown_name
-    from sllm.judging.rag import METRICS, RagItem, RagJudge
+    from sllm.judging.rag import METRICS, RagItem, RagJudge, language
     from sllm.metaeval.records import read_records
     from sllm.models.spec import open_model
 
@@ -66,7 +73,18 @@ def judge_rag(
             )
         )
     lm = open_model(judge, use_cache=not no_cache)
-    rag = RagJudge(lm, max_new_tokens)
+    embed = None
+    if "answer_relevancy" in chosen:
+        from sllm.embeddings import load_encoder
+
+        if encoder is None and any(language(it) == "ko" for it in items):
+            Console(stderr=True).print(
+                "[yellow]warning:[/yellow] answer relevancy of Korean items with the English-only MiniLM "
+                "encoder is unreliable; pass --encoder with a multilingual model folder"
+            )
+        model = load_encoder(encoder)
+        embed = lambda texts: np.asarray(model.encode(texts))  # noqa: E731
+    rag = RagJudge(lm, max_new_tokens, embed)
     records: list[dict] = [{} for _ in items]
     for name in chosen:
         for record, found in zip(records, getattr(rag, name)(items), strict=True):

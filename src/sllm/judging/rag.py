@@ -59,8 +59,54 @@ def sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if len(p.strip()) > 1]
 
 
-def _context_block(contexts: Sequence[str]) -> str:
-    return "\n\n".join(f"[Context {i + 1}]\n{c}" for i, c in enumerate(contexts))
+# The judge's questions in English and in Korean; a Korean item (question and answer mostly
+# Hangul) is asked in Korean so a Korean-capable judge reads one language throughout.
+PROMPTS = {
+    "en": {
+        "context": "Context",
+        "claims": "Break the answer into short standalone factual claims, one per numbered line.\n\n"
+        "Question: {question}\nAnswer: {answer}\n\nClaims:\n1.",
+        "supported": "{contexts}\n\nStatement: {claim}\n\n"
+        "Can the statement be inferred from the contexts above? Answer yes or no.\nAnswer:",
+        "questions": "Write {n} different questions that this answer would answer, one per numbered line.\n\n"
+        "Answer: {answer}\n\nQuestions:\n1.",
+        "noncommittal": "Is the following answer noncommittal -- evasive, vague or saying it does not know? "
+        "Answer yes or no.\n\nAnswer: {answer}\nNoncommittal:",
+        "useful": "Question: {question}\nAnswer: {answer}\n\n[Context]\n{chunk}\n\n"
+        "Was this context useful in arriving at the answer? Answer yes or no.\nAnswer:",
+        "attributed": "{contexts}\n\nSentence: {sentence}\n\n"
+        "Can this sentence be attributed to the contexts above? Answer yes or no.\nAnswer:",
+    },
+    "ko": {
+        "context": "문맥",
+        "claims": "답변을 짧고 독립적인 사실 주장들로 나누어, 한 줄에 하나씩 번호를 붙여 쓰세요.\n\n"
+        "질문: {question}\n답변: {answer}\n\n주장:\n1.",
+        "supported": "{contexts}\n\n진술: {claim}\n\n"
+        "위 문맥에서 이 진술을 추론할 수 있습니까? 예 또는 아니요로 답하세요.\n답:",
+        "questions": "이 답변이 답하고 있을 서로 다른 질문 {n}개를 한 줄에 하나씩 번호를 붙여 쓰세요.\n\n"
+        "답변: {answer}\n\n질문:\n1.",
+        "noncommittal": "다음 답변이 얼버무리거나 모호하거나 모른다고 하는 답변입니까? "
+        "예 또는 아니요로 답하세요.\n\n답변: {answer}\n얼버무림:",
+        "useful": "질문: {question}\n답변: {answer}\n\n[문맥]\n{chunk}\n\n"
+        "이 문맥이 답에 이르는 데 유용했습니까? 예 또는 아니요로 답하세요.\n답:",
+        "attributed": "{contexts}\n\n문장: {sentence}\n\n"
+        "이 문장의 내용이 위 문맥에서 나온 것입니까? 예 또는 아니요로 답하세요.\n답:",
+    },
+}
+
+
+def language(item: RagItem) -> str:
+    """'ko' when the question and answer are mostly Hangul, else 'en'."""
+    from sllm.prompting.retrieval import hangul_ratio
+
+    return "ko" if hangul_ratio([item.question, item.answer]) > 0.5 else "en"
+
+
+def _prompt(item: RagItem, key: str, **fields: Any) -> str:
+    texts = PROMPTS[language(item)]
+    block = "\n\n".join(f"[{texts['context']} {i + 1}]\n{c}" for i, c in enumerate(item.contexts))
+    values = {"contexts": block, "question": item.question, "answer": item.answer} | fields
+    return texts[key].format(**values)
 
 
 class RagJudge:
@@ -83,17 +129,10 @@ class RagJudge:
     def faithfulness(self, items: list[RagItem]) -> list[dict[str, Any]]:
         """Claims of each answer, each checked against the contexts."""
         # The prompt starts the list at "1." so the reply continues it: put the marker back.
-        claims = [numbered_lines("1. " + r) for r in self._ask([
-            "Break the answer into short standalone factual claims, one per numbered line.\n\n"
-            f"Question: {it.question}\nAnswer: {it.answer}\n\nClaims:\n1."
-            for it in items
-        ])]  # fmt: skip
+        claims = [numbered_lines("1. " + r) for r in self._ask([_prompt(it, "claims") for it in items])]
         flat = [(k, c) for k, cs in enumerate(claims) for c in cs]
-        verdicts = [yes_no(r) for r in self._ask([
-            f"{_context_block(items[k].contexts)}\n\nStatement: {claim}\n\n"
-            "Can the statement be inferred from the contexts above? Answer yes or no.\nAnswer:"
-            for k, claim in flat
-        ], short=True)]  # fmt: skip
+        asked = [_prompt(items[k], "supported", claim=claim) for k, claim in flat]
+        verdicts = [yes_no(r) for r in self._ask(asked, short=True)]
         out = []
         for k in range(len(items)):
             mine = [v for (j, _), v in zip(flat, verdicts, strict=True) if j == k]
@@ -110,16 +149,10 @@ class RagJudge:
         from sllm.embeddings import load_encoder
 
         embed = self.embed or (lambda texts: np.asarray(load_encoder().encode(texts)))
-        generated = [numbered_lines("1. " + r)[:n] for r in self._ask([
-            f"Write {n} different questions that this answer would answer, one per numbered line.\n\n"
-            f"Answer: {it.answer}\n\nQuestions:\n1."
-            for it in items
-        ])]  # fmt: skip
-        noncommittal = [yes_no(r) for r in self._ask([
-            "Is the following answer noncommittal -- evasive, vague or saying it does not know? "
-            f"Answer yes or no.\n\nAnswer: {it.answer}\nNoncommittal:"
-            for it in items
-        ], short=True)]  # fmt: skip
+        replies = self._ask([_prompt(it, "questions", n=n) for it in items])
+        generated = [numbered_lines("1. " + r)[:n] for r in replies]
+        asked = [_prompt(it, "noncommittal") for it in items]
+        noncommittal = [yes_no(r) for r in self._ask(asked, short=True)]
         out = []
         for it, questions, vague in zip(items, generated, noncommittal, strict=True):
             if not questions or vague is None:
@@ -137,12 +170,11 @@ class RagJudge:
     def context_precision(self, items: list[RagItem]) -> list[dict[str, Any]]:
         """Average precision of the useful chunks, in retrieval order."""
         flat = [(k, c) for k, it in enumerate(items) for c in it.contexts]
-        verdicts = [yes_no(r) for r in self._ask([
-            f"Question: {items[k].question}\nAnswer: {items[k].reference or items[k].answer}\n\n"
-            f"[Context]\n{chunk}\n\nWas this context useful in arriving at the answer? "
-            "Answer yes or no.\nAnswer:"
+        asked = [
+            _prompt(items[k], "useful", chunk=chunk, answer=items[k].reference or items[k].answer)
             for k, chunk in flat
-        ], short=True)]  # fmt: skip
+        ]
+        verdicts = [yes_no(r) for r in self._ask(asked, short=True)]
         out = []
         for k in range(len(items)):
             useful = [v for (j, _), v in zip(flat, verdicts, strict=True) if j == k]
@@ -152,11 +184,8 @@ class RagJudge:
     def context_recall(self, items: list[RagItem]) -> list[dict[str, Any]]:
         """Share of reference sentences attributable to the contexts (needs a reference)."""
         flat = [(k, s) for k, it in enumerate(items) for s in sentences(it.reference or "")]
-        verdicts = [yes_no(r) for r in self._ask([
-            f"{_context_block(items[k].contexts)}\n\nSentence: {sentence}\n\n"
-            "Can this sentence be attributed to the contexts above? Answer yes or no.\nAnswer:"
-            for k, sentence in flat
-        ], short=True)]  # fmt: skip
+        asked = [_prompt(items[k], "attributed", sentence=sentence) for k, sentence in flat]
+        verdicts = [yes_no(r) for r in self._ask(asked, short=True)]
         out = []
         for k in range(len(items)):
             mine = [v for (j, _), v in zip(flat, verdicts, strict=True) if j == k]
