@@ -47,6 +47,7 @@ def _register_commands() -> None:
         cache_cmd,
         chat,
         compare_cmd,
+        data_cmd,
         eval_cmd,
         generate,
         judge,

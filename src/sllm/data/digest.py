@@ -1,0 +1,99 @@
+"""Dataset versions: a content digest for every instruction file sllm reads or writes, and the
+MLflow record of which files (digest, source, schema, rows) a command read and wrote.
+
+The digest is the sha256 of the canonical JSON of each example (messages and other fields), in
+file order. It does not depend on the file's format or whitespace -- the same rows as JSONL,
+JSON, CSV or Parquet share one digest -- and row order matters: a shuffled file is another
+dataset, because training order (and which rows a `--limit` takes) depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sllm.data.examples import Example
+
+
+def dataset_digest(examples: list[Example]) -> str:
+    """sha256 (hex) of the examples' canonical content, in order."""
+    sha = hashlib.sha256()
+    for example in examples:
+        line = json.dumps(example.canonical(), sort_keys=True, ensure_ascii=False, default=str)
+        sha.update(line.encode("utf-8") + b"\n")
+    return sha.hexdigest()
+
+
+def schema_of(examples: list[Example], layout: str) -> dict[str, Any]:
+    """Format, conversation shape and the other fields with how many rows have them."""
+    fields = Counter(k for e in examples for k in e.meta)
+    multi = sum(not e.single_turn for e in examples)
+    return {
+        "format": layout,
+        "turns": "multi" if multi else "single",
+        "system_prompts": sum(e.system is not None for e in examples),
+        "fields": dict(sorted(fields.items())),
+    }
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file read or written by a command, as MLflow records it."""
+
+    name: str
+    path: Path
+    examples: list[Example]
+    layout: str
+    role: str = "input"  # input | output
+
+    @classmethod
+    def output(cls, path: Path, examples: list[Example], layout: str) -> DataFile:
+        """A file the command wrote."""
+        return cls(path.stem, path, examples, layout, "output")
+
+    def describe(self) -> dict[str, Any]:
+        """Digest, source, rows and schema (what `sllm data digest` prints)."""
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "digest": dataset_digest(self.examples),
+            "rows": len(self.examples),
+            "schema": schema_of(self.examples, self.layout),
+            "role": self.role,
+        }
+
+
+def track_data(
+    command: str,
+    files: list[DataFile],
+    params: dict[str, Any] | None = None,
+    metrics: dict[str, float] | None = None,
+    enabled: bool = True,
+    artifacts: list[Path] | None = None,
+) -> str | None:
+    """One MLflow run for a data command: every file as a dataset (digest, source, schema, rows)."""
+    if not enabled:
+        return None
+    from sllm.tracking import track_run
+
+    with track_run(f"data-{command}", params=params, tags={"sllm.command": f"data {command}"}) as run:
+        for f in files:
+            info = f.describe()
+            run.log_dataset(
+                f.name,
+                digest=info["digest"][:16],
+                source=str(f.path.resolve()),
+                n_rows=info["rows"],
+                schema={k: str(v) for k, v in info["schema"].items()},
+                context=f.role,
+            )
+        if metrics:
+            run.log_metrics(metrics)
+        for path in artifacts or []:
+            if path.is_file():
+                run.log_artifact(path)
+        return run.run_id

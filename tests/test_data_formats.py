@@ -1,0 +1,160 @@
+"""Instruction files: formats and conversion, validation with file/line/field, digests on MLflow
+runs, and seeded near-duplicate-aware splits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+from sllm.data.digest import dataset_digest
+from sllm.data.examples import Example
+from sllm.data.formats import load_examples, read_examples, write_examples
+from sllm.data.split import split_examples
+from sllm.data.validate import template_lengths
+
+ROWS = [
+    {"instruction": "Name a primary colour.", "input": "", "output": "Blue."},
+    {"instruction": "Translate to Korean.", "input": "Good morning", "output": "좋은 아침입니다."},
+    {"instruction": "Add the numbers.", "input": "2, 3", "output": "5", "category": "math"},
+]
+
+
+def _jsonl(path: Path, rows: list) -> Path:
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows)
+    )
+    return path
+
+
+def test_validation_names_file_line_and_field_and_writes_nothing(tmp_path: Path) -> None:
+    bad = _jsonl(tmp_path / "bad.jsonl", [
+        ROWS[0],
+        '{"instruction": "Broken", "output": "x"',
+        {"instruction": "No output here", "input": ""},
+        {"instruction": "Empty answer", "input": "", "output": "  "},
+        ROWS[0],
+    ])  # fmt: skip
+    out = tmp_path / "clean.jsonl"
+    result = run_cli("data", "validate", str(bad), "--output", str(out), "--json", "--no-track")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    found = {(p["where"].split("/")[-1], p["field"], p["severity"]) for p in report["problems"]}
+    assert found == {
+        ("bad.jsonl:2", "", "error"),
+        ("bad.jsonl:3", "output", "error"),
+        ("bad.jsonl:4", "output", "error"),
+        ("bad.jsonl:5", "", "warning"),  # exact duplicate of line 1
+    }
+    assert report["rows"] == 5 and report["valid"] == 2 and not out.exists()
+    assert "bad.jsonl:2: invalid JSON" in run_cli("data", "validate", str(bad)).stderr
+    forced = run_cli("data", "validate", str(bad), "-o", str(out), "--force", "--no-track", "--json")
+    assert forced.returncode == 1 and len(load_examples(out)[0]) == 2
+    converted = run_cli("data", "convert", str(bad), str(tmp_path / "x.jsonl"), "--no-track")
+    assert converted.returncode == 1 and "bad.jsonl:2: invalid JSON" in converted.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_conversions_round_trip_and_share_one_digest(tmp_path: Path) -> None:
+    source = _jsonl(tmp_path / "a.jsonl", ROWS)
+    examples, layout = load_examples(source)
+    assert layout == "alpaca" and examples[1].messages[0]["content"] == "Translate to Korean.\n\nGood morning"
+    digest = dataset_digest(examples)
+    for chain in (
+        ["d.csv:auto", "e.parquet:auto", "f.jsonl:alpaca"],
+        ["b.json:sharegpt", "c.jsonl:messages"],
+    ):
+        previous = source
+        for step in chain:
+            name, fmt = step.split(":")
+            result = run_cli(
+                "data", "convert", str(previous), str(tmp_path / name), "--to", fmt, "--no-track"
+            )
+            assert result.returncode == 0, result.stderr
+            previous = tmp_path / name
+            assert dataset_digest(load_examples(previous)[0]) == digest, name
+    # through CSV and Parquet the Alpaca fields survive exactly; through chat layouts the input is
+    # part of the user turn, so back in Alpaca it sits in the instruction
+    assert [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()] == ROWS
+    back = load_examples(tmp_path / "c.jsonl")[0][1].alpaca()
+    assert back == {
+        "instruction": "Translate to Korean.\n\nGood morning",
+        "input": "",
+        "output": "좋은 아침입니다.",
+    }
+    sharegpt = json.loads((tmp_path / "b.json").read_text())
+    assert sharegpt[0]["conversations"][0] == {"from": "human", "value": "Name a primary colour."}
+    edited = _jsonl(tmp_path / "g.jsonl", [ROWS[0], {**ROWS[1], "output": "좋은 아침입니다!"}, ROWS[2]])
+    assert dataset_digest(load_examples(edited)[0]) != digest
+    assert dataset_digest(load_examples(source)[0]) == digest  # read twice, same digest
+
+
+def test_digest_is_recorded_on_the_mlflow_run(tmp_path: Path) -> None:
+    source = _jsonl(tmp_path / "a.jsonl", ROWS)
+    result = run_cli("data", "convert", str(source), str(tmp_path / "m.jsonl"), "--to", "messages", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    shown = json.loads(run_cli("runs", "show", payload["run_id"], "--json").stdout)
+    digests = {d["digest"] for d in shown["datasets"]}
+    assert payload["digest"][:16] in digests and len(shown["datasets"]) == 2
+
+
+def test_sharegpt_multi_turn_with_system_and_role_problems(tmp_path: Path) -> None:
+    chat = {"system": "Be brief.", "conversations": [
+        {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"},
+        {"from": "human", "value": "안녕?"}, {"from": "gpt", "value": "안녕하세요!"}]}  # fmt: skip
+    wrong = {"conversations": [{"from": "gpt", "value": "I speak first"}, {"from": "robot", "value": "?"}]}
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps([chat, wrong]))
+    examples, problems, layout = read_examples(path)
+    assert layout == "sharegpt" and examples[0].system == "Be brief." and not examples[0].single_turn
+    assert [str(p).split("/")[-1] for p in problems] == [
+        "chat.json: item 2: field 'conversations[1].from': unknown role 'robot'"
+    ]
+    with pytest.raises(Exception, match="multi-turn conversation has no Alpaca form"):
+        write_examples(examples, tmp_path / "x.jsonl", "alpaca")
+    report = json.loads(run_cli("data", "validate", str(path), "--json", "--no-template").stdout)
+    assert any(p["field"] == "conversations[1].from" for p in report["problems"])
+
+
+def test_rows_that_do_not_render_through_the_chat_template_are_errors() -> None:
+    from sllm.data.validate import load_tokenizer
+
+    tokenizer = load_tokenizer("default")
+    tokenizer.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'system' %}"
+        "{{ raise_exception('System role not supported') }}{% endif %}{{ m['content'] }}\n{% endfor %}"
+    )
+    plain = Example.from_alpaca("Hi", "", "Hello", {}, "f.jsonl:1")
+    system = Example.from_alpaca("Hi", "", "Hello", {"system": "Be brief."}, "f.jsonl:2")
+    stats, problems = template_lengths([plain, system], tokenizer, max_length=3)
+    assert [(p.where, p.severity) for p in problems] == [("f.jsonl:1", "warning"), ("f.jsonl:2", "error")]
+    assert "System role not supported" in problems[1].message and stats["total"]["max"] > 3
+
+
+def test_splits_are_seeded_disjoint_and_keep_paraphrases_together() -> None:
+    def row(question: str, answer: str, kind: str) -> Example:
+        return Example.from_alpaca(question, "", answer, {"kind": kind})
+
+    base = [row(f"Question number {i} about topic {i * 7}?", f"Answer {i}.", str(i % 2)) for i in range(60)]
+    twins = [
+        row("Explain why the sky is blue during a clear day.", "Rayleigh scattering.", "0"),
+        row("Explain why the sky is blue during a clear day!", "Rayleigh scattering.", "1"),
+        row("맑은 날 하늘이 파란 이유를 설명하세요.", "레일리 산란 때문입니다.", "0"),
+        row("맑은 날 하늘이 파란 이유를 설명해 주세요.", "레일리 산란 때문입니다.", "1"),
+    ]
+    examples = base + twins
+    fractions = {"train": 0.8, "validation": 0.1, "test": 0.1}
+    splits, grouped = split_examples(examples, fractions, seed=3, stratify="kind")
+    again, _ = split_examples(examples, fractions, seed=3, stratify="kind")
+    other, _ = split_examples(examples, fractions, seed=4, stratify="kind")
+    assert splits == again and splits != other and grouped == 4
+    ids = {name: {id(e) for e in rows} for name, rows in splits.items()}
+    assert sum(len(v) for v in ids.values()) == len(examples) and not (ids["train"] & ids["test"])
+    for first, second in ((twins[0], twins[1]), (twins[2], twins[3])):
+        assert [name for name in ids if id(first) in ids[name]] == [
+            name for name in ids if id(second) in ids[name]
+        ]
+    assert [len(v) for v in splits.values()] == [51, 6, 7] or abs(len(splits["train"]) - 51) <= 2
