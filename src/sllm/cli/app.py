@@ -48,6 +48,7 @@ def _register_commands() -> None:
         chat,
         compare_cmd,
         data_cmd,
+        decontam_cmd,
         eval_cmd,
         generate,
         judge,

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sllm.data.examples import ROLES, SHAREGPT_ROLES, TO_SHAREGPT, Example
 from sllm.errors import SllmError, UsageError
 
-FORMATS = ("alpaca", "sharegpt", "messages", "csv", "parquet")
+FORMATS = ("alpaca", "sharegpt", "messages", "csv", "parquet", "seed_tasks")
 Severity = Literal["error", "warning"]
 
 
@@ -88,6 +88,8 @@ def _drop_blank(row: dict[str, Any]) -> dict[str, Any]:
 def detect_format(path: Path, first: dict[str, Any] | None) -> str:
     """The layout of a file from its rows' keys (CSV / Parquet rows use the same keys)."""
     keys = set(first or {})
+    if "instances" in keys and "instruction" in keys:
+        return "seed_tasks"  # Self-Instruct's seed_tasks.jsonl: one task, several instances
     if "conversations" in keys:
         return "sharegpt"
     if "messages" in keys:
@@ -158,14 +160,36 @@ def _from_turns(record: dict[str, Any], where: str, problems: list[Problem], key
     return Example(messages, meta, where)
 
 
-def parse_record(record: Any, fmt: str, where: str, problems: list[Problem]) -> Example | None:
-    """One row as an Example; problems found are appended."""
+def _from_seed_task(record: dict[str, Any], where: str, problems: list[Problem]) -> list[Example]:
+    instruction = _text(record, "instruction", where, problems)
+    instances = record.get("instances")
+    if not isinstance(instances, list) or not instances:
+        problems.append(Problem(where, "instances", "must be a non-empty list"))
+        return []
+    meta = {k: v for k, v in record.items() if k not in ("instruction", "instances")}
+    return [
+        Example.from_alpaca(
+            instruction,
+            _text(inst, "input", where, problems, required=False),
+            _text(inst, "output", where, problems),
+            dict(meta),
+            where,
+        )
+        for inst in instances
+        if isinstance(inst, dict)
+    ]
+
+
+def parse_record(record: Any, fmt: str, where: str, problems: list[Problem]) -> list[Example]:
+    """The examples of one row (a seed task holds several); problems found are appended."""
     if not isinstance(record, dict):
         problems.append(Problem(where, "", "expected a JSON object"))
-        return None
+        return []
     if fmt == "alpaca":
-        return _from_alpaca(record, where, problems)
-    return _from_turns(record, where, problems, "conversations" if fmt == "sharegpt" else "messages")
+        return [_from_alpaca(record, where, problems)]
+    if fmt == "seed_tasks":
+        return _from_seed_task(record, where, problems)
+    return [_from_turns(record, where, problems, "conversations" if fmt == "sharegpt" else "messages")]
 
 
 def read_examples(path: str | Path, fmt: str = "auto") -> tuple[list[Example], list[Problem], str]:
@@ -186,10 +210,10 @@ def read_examples(path: str | Path, fmt: str = "auto") -> tuple[list[Example], l
             problems.append(problem)
             continue
         found: list[Problem] = []
-        example = parse_record(record, layout, where, found)
+        parsed = parse_record(record, layout, where, found)
         problems += found
-        if example is not None and not any(p.severity == "error" for p in found):
-            examples.append(example)
+        if not any(p.severity == "error" for p in found):
+            examples += parsed
     return examples, problems, layout
 
 
@@ -217,7 +241,7 @@ def output_format(path: Path, fmt: str) -> str:
 
 def to_record(example: Example, layout: str) -> dict[str, Any]:
     """One example in a layout's fields."""
-    if layout == "alpaca":
+    if layout in ("alpaca", "seed_tasks"):
         return example.alpaca()
     if layout == "sharegpt":
         turns = [{"from": TO_SHAREGPT[m["role"]], "value": m["content"]} for m in example.messages]
