@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from rich.console import Console
@@ -42,3 +43,25 @@ def track_stream(items: Iterable[T], total: int, description: str, enabled: bool
         for item in items:
             yield item
             bar.advance(task)
+
+
+class _Counter:
+    """What `progress_bar` yields: `update(k)` advances by k (a no-op when disabled)."""
+
+    def __init__(self, bar: Progress | None, task: int | None) -> None:
+        self.bar, self.task = bar, task
+
+    def update(self, steps: int) -> None:
+        """Advance by `steps`."""
+        if self.bar is not None and self.task is not None and steps:
+            self.bar.advance(self.task, steps)
+
+
+@contextmanager
+def progress_bar(description: str, total: int, enabled: bool) -> Iterator[_Counter]:
+    """A bar advanced by hand (for loops whose steps produce a varying amount of work)."""
+    if not enabled:
+        yield _Counter(None, None)
+        return
+    with make_progress() as bar:
+        yield _Counter(bar, bar.add_task(description, total=total))

@@ -50,6 +50,7 @@ def _register_commands() -> None:
         data_cmd,
         decontam_cmd,
         eval_cmd,
+        filter_cmd,
         generate,
         judge,
         metaeval,
@@ -58,6 +59,7 @@ def _register_commands() -> None:
         rate,
         runs,
         score,
+        selfinstruct_cmd,
         tasks_cmd,
         winrate,
     )

@@ -34,7 +34,7 @@ class Problem:
         )
 
 
-def _raw_rows(path: Path) -> Iterator[tuple[str, Any | None, Problem | None]]:
+def raw_rows(path: Path) -> Iterator[tuple[str, Any | None, Problem | None]]:
     """(where, record, problem) for every row of a JSON list, JSONL, CSV or Parquet file."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
@@ -199,7 +199,7 @@ def read_examples(path: str | Path, fmt: str = "auto") -> tuple[list[Example], l
         raise SllmError(f"file not found: {path}")
     if fmt not in ("auto", *FORMATS):
         raise UsageError(f"unknown format '{fmt}'; choose from auto, {', '.join(FORMATS)}")
-    rows = list(_raw_rows(path))
+    rows = list(raw_rows(path))
     layout = fmt if fmt not in ("auto", "csv", "parquet") else None
     if layout is None:
         first = next((r for _, r, p in rows if p is None and isinstance(r, dict)), None)

@@ -22,6 +22,8 @@ _ONLY = "Your reply did not end with a {what} in the required format. Reply with
 RETRY = {
     "rating": _ONLY.format(what="rating", form='the rating, e.g. "Rating: [[5]]"'),
     "pairwise_abc": _ONLY.format(what="verdict", form='"[[A]]", "[[B]]" or "[[C]]"'),
+    "first_line_score": "Your reply did not start with the score. Reply with only the score on the first "
+    "line (a number, e.g. 4.5), then your explanation.",
     "arena_hard": _ONLY.format(
         what="verdict", form='one of "[[A>>B]]", "[[A>B]]", "[[A=B]]", "[[B>A]]", "[[B>>A]]"'
     ),
@@ -68,3 +70,20 @@ def parse_arena(reply: str, candidates: Sequence[str] = ()) -> str | None:
     """One of A>>B, A>B, A=B, B>A, B>>A; None if absent."""
     found = _own_matches(ARENA, reply, candidates)
     return found[-1] if found else None
+
+
+FIRST_NUMBER = re.compile(r"^\D{0,24}?(\d+(?:\.\d+)?)")
+SCORE_FIELD = re.compile(r"(?:score|rating|점수|평점)\s*[:：]\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+def parse_first_line_score(reply: str, scale: Sequence[float] | None = None) -> float | None:
+    """AlpaGasus's reading: the number on the reply's first line (or after "Score:"); None if
+    absent or outside the scale. The first line is the judge's own, not a quoted candidate; a
+    "Score: 4" / "Rating: 4" / "점수: 4" field elsewhere is accepted as the judge's own statement."""
+    lines = [line for line in reply.strip().splitlines() if line.strip()]
+    found = FIRST_NUMBER.match(lines[0]) if lines else None
+    found = found or SCORE_FIELD.search(reply)
+    if found is None:
+        return None
+    value = float(found.group(1))
+    return value if scale is None or scale[0] <= value <= scale[1] else None

@@ -18,7 +18,7 @@ from typing import Any
 
 from sllm.generation.config import make_config
 from sllm.judging.items import Item
-from sllm.judging.parse import RETRY, parse_arena, parse_pairwise, parse_rating
+from sllm.judging.parse import RETRY, parse_arena, parse_first_line_score, parse_pairwise, parse_rating
 from sllm.judging.spec import JudgeSpec
 from sllm.models.base import LM, GenerationRequest
 
@@ -91,6 +91,8 @@ class Judge:
     def _parser(self, candidates: Sequence[str]) -> Callable[[str], Any]:
         if self.spec.parser == "rating":
             return lambda reply: parse_rating(reply, candidates, self.spec.scale)
+        if self.spec.parser == "first_line_score":
+            return lambda reply: parse_first_line_score(reply, self.spec.scale)
         if self.spec.parser == "arena_hard":
             return lambda reply: parse_arena(reply, candidates)
         return lambda reply: parse_pairwise(reply, candidates)

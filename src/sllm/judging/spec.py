@@ -24,7 +24,7 @@ class JudgeSpec(BaseModel):
     mode: Literal["single", "pairwise"]
     turns: int = Field(1, ge=1, le=2, description="2: the multi-turn MT-Bench templates")
     needs_reference: bool = False
-    parser: Literal["rating", "pairwise_abc", "arena_hard"]
+    parser: Literal["rating", "pairwise_abc", "arena_hard", "first_line_score"]
     scale: list[float] | None = Field(None, description="[low, high] for ratings")
     system_prompt: str = ""
     prompt_template: str = Field(..., description="Python str.format fields, as FastChat's")
