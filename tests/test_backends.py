@@ -49,12 +49,20 @@ def test_bare_folder_is_hf(tmp_path):
         ("nonsense", "valid forms"),
         ("hf:", "names no model"),
         ("default,batch_size", "not KEY=VALUE"),
-        ("registry:x@y", "valid forms"),
+        ("bogus:x@y", "valid forms"),
     ],
 )
 def test_bad_specs(text, message):
     with pytest.raises(UsageError, match=message):
         parse_spec(text)
+
+
+def test_unknown_registry_model_is_one_clear_error():
+    from sllm.errors import SllmError
+
+    assert parse_spec("registry:x@latest").backend == "registry"
+    with pytest.raises(SllmError, match="registry: no model named 'x'"):
+        load_model("registry:x@latest")
 
 
 def test_unknown_and_invalid_options(default_lm):

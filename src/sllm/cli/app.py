@@ -61,6 +61,7 @@ def _register_commands() -> None:
         score,
         selfinstruct_cmd,
         tasks_cmd,
+        train_cmd,
         winrate,
     )
 

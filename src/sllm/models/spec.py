@@ -27,6 +27,7 @@ VALID_FORMS = (
     "gguf:PATH.gguf",
     "openai:MODEL@http://HOST:PORT/v1",
     "vllm:PATH_OR_HUB_ID",
+    "registry:NAME@latest|VERSION|ALIAS",
 )
 
 # name -> "module:attribute" of a factory taking (target, options); imported on first use.
@@ -35,6 +36,7 @@ _BACKENDS: dict[str, str | Callable[..., LM]] = {
     "gguf": "sllm.models.gguf:load_gguf",
     "openai": "sllm.models.openai_api:OpenAILM",
     "vllm": "sllm.models.vllm:VLLM",
+    "registry": "sllm.registry:load_registered",
 }
 
 

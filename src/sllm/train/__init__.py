@@ -1,0 +1,1 @@
+"""Fine-tuning on TRL and PEFT: one config and one run function per algorithm, merge and export."""

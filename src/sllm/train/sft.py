@@ -1,0 +1,87 @@
+"""Supervised fine-tuning on TRL's SFTTrainer: LoRA / QLoRA / full, the loss on assistant tokens
+by default (TRL's `assistant_only_loss` with a template marked for it), packing on or off, the
+held-out loss and perplexity of the base model before training and of the result after."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sllm.train.common import (
+    conversations,
+    has_checkpoint,
+    load_model_and_tokenizer,
+    load_split,
+    model_folder,
+    peft_config,
+    training_arguments,
+)
+from sllm.train.config import SFTRunConfig
+from sllm.train.outputs import TrainResult, finish_run
+
+
+def prepare(config: SFTRunConfig) -> tuple[Any, Any, list[int]]:
+    """Model and tokenizer, with a named template applied and the loss-mask template in place."""
+    from sllm.train.templates import apply_named_template, training_template
+
+    model, tokenizer = load_model_and_tokenizer(config, model_folder(config.model))
+    new_tokens: list[int] = []
+    if config.template:
+        new_tokens = apply_named_template(config.template, tokenizer, model)
+    if config.loss_on == "assistant":
+        tokenizer.chat_template = training_template(tokenizer)
+    return model, tokenizer, new_tokens
+
+
+def sft_trainer(config: SFTRunConfig, callbacks: list | None = None) -> tuple[Any, Any]:
+    """The configured SFTTrainer and the data split it trains on."""
+    from trl import SFTConfig, SFTTrainer
+
+    split = load_split(config)
+    model, tokenizer, new_tokens = prepare(config)
+    args = SFTConfig(
+        **training_arguments(config, bool(split.eval)),
+        max_length=config.max_length,
+        packing=config.packing,
+        assistant_only_loss=config.loss_on == "assistant",
+        eos_token=tokenizer.eos_token,
+        dataset_num_proc=None,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=conversations(split.train),
+        eval_dataset=conversations(split.eval) if split.eval else None,
+        processing_class=tokenizer,
+        peft_config=peft_config(config, new_tokens=new_tokens),
+        callbacks=callbacks,
+    )
+    return trainer, split
+
+
+def run_sft(config: SFTRunConfig, callbacks: list | None = None) -> TrainResult:
+    """Train, evaluate before and after on the held-out split, save, track and register."""
+    from sllm.train.outputs import tracked_training
+
+    trainer, split = sft_trainer(config, callbacks)
+    with tracked_training("sft", config, split) as tracker:
+        trainer.add_callback(tracker.callback())
+        before = trainer.evaluate(metric_key_prefix="base") if split.eval else {}
+        resume = config.resume and has_checkpoint(config.output_dir)
+        trainer.train(resume_from_checkpoint=True if resume else None)
+        after = trainer.evaluate() if split.eval else {}
+        metrics = held_out(before, after)
+        return finish_run(trainer, config, split, metrics, tracker)
+
+
+def held_out(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Held-out loss and perplexity of the base model and of the trained one."""
+    if not before:
+        return {}
+    base, trained = before["base_loss"], after["eval_loss"]
+    return {
+        "base_eval_loss": base,
+        "eval_loss": trained,
+        "base_perplexity": math.exp(min(base, 50)),
+        "perplexity": math.exp(min(trained, 50)),
+    }
