@@ -120,8 +120,7 @@ def teacher_answers(config: DistillRunConfig, out: Path) -> Path:
 
 def run_distill(config: DistillRunConfig, callbacks: list | None = None) -> Any:
     """Distil by logits, or by sequences (teacher answers, then SFT)."""
-    from sllm.train.common import has_checkpoint
-    from sllm.train.outputs import finish_run, tracked_training
+    from sllm.train.outputs import train_and_record
     from sllm.train.sft import held_out, run_sft
 
     if config.mode == "sequence":
@@ -129,11 +128,4 @@ def run_distill(config: DistillRunConfig, callbacks: list | None = None) -> Any:
         settings = config.model_dump(include=set(SFTRunConfig.model_fields)) | {"data": str(data)}
         return run_sft(SFTRunConfig(**settings), callbacks)
     trainer, split = distill_trainer(config, callbacks)
-    with tracked_training("distill", config, split) as tracker:
-        trainer.add_callback(tracker.callback())
-        before = trainer.evaluate(metric_key_prefix="base") if split.eval else {}
-        trainer.train(
-            resume_from_checkpoint=True if config.resume and has_checkpoint(config.output_dir) else None
-        )
-        after = trainer.evaluate() if split.eval else {}
-        return finish_run(trainer, config, split, held_out(before, after), tracker)
+    return train_and_record("distill", trainer, split, config, held_out)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,3 +127,33 @@ def finish_run(
         if config.register_as:
             result.registered = register(config.register_as, result.run_id, description)
     return result
+
+
+def evaluate_logged(trainer: Any, tracker: Tracker, prefix: str) -> dict[str, float]:
+    """Held-out metrics: TRL logs DPO's rewards and the reward model's accuracy as `eval_*`
+    whatever the prefix, so they are read from what was logged during this evaluation too."""
+    start = len(tracker.history)
+    found = dict(trainer.evaluate(metric_key_prefix=prefix))
+    for entry in tracker.history[start:]:
+        found |= {prefix + k.removeprefix("eval"): v for k, v in entry.items() if k.startswith("eval_")}
+    return found
+
+
+def train_and_record(
+    kind: str,
+    trainer: Any,
+    split: DataSplit,
+    config: TrainConfig,
+    summarize: Callable[[dict[str, float], dict[str, float]], dict[str, float]],
+) -> TrainResult:
+    """The shared run of every trainer: held-out metrics before, training (resumed from the last
+    checkpoint when asked), held-out metrics after, then save, track and register."""
+    from sllm.train.common import has_checkpoint
+
+    with tracked_training(kind, config, split) as tracker:
+        trainer.add_callback(tracker.callback())
+        before = evaluate_logged(trainer, tracker, "base") if split.eval else {}
+        resume = config.resume and has_checkpoint(config.output_dir)
+        trainer.train(resume_from_checkpoint=True if resume else None)
+        after = evaluate_logged(trainer, tracker, "eval") if split.eval else {}
+        return finish_run(trainer, config, split, summarize(before, after), tracker)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sllm.train.common import (
-    has_checkpoint,
     load_model_and_tokenizer,
     load_split,
     model_folder,
@@ -13,7 +12,7 @@ from sllm.train.common import (
     training_arguments,
 )
 from sllm.train.config import DPORunConfig, RewardRunConfig
-from sllm.train.outputs import TrainResult, finish_run, tracked_training
+from sllm.train.outputs import TrainResult, train_and_record
 from sllm.train.preferences import load_pairs, pairs_dataset
 
 
@@ -77,25 +76,11 @@ def run_preference(
         raise UsageError("eval_suite is for generative models; a reward model reports its held-out accuracy")
     build = dpo_trainer if kind == "dpo" else reward_trainer
     trainer, split = build(config, callbacks)  # type: ignore[arg-type]
-    with tracked_training(kind, config, split) as tracker:
-        trainer.add_callback(tracker.callback())
-        before = _evaluate(trainer, tracker, "base") if split.eval else {}
-        trainer.train(
-            resume_from_checkpoint=True if config.resume and has_checkpoint(config.output_dir) else None
-        )
-        after = _evaluate(trainer, tracker, "eval") if split.eval else {}
-        metrics = {k: float(v) for k, v in {**before, **after}.items() if _held_out_metric(k)}
-        return finish_run(trainer, config, split, metrics, tracker)
+    return train_and_record(kind, trainer, split, config, _held_out)
 
 
-def _evaluate(trainer: Any, tracker: Any, prefix: str) -> dict[str, float]:
-    """Held-out metrics: TRL logs DPO's rewards and the reward model's accuracy as `eval_*`
-    whatever the prefix, so they are read from what was logged during this evaluation."""
-    start = len(tracker.history)
-    found = dict(trainer.evaluate(metric_key_prefix=prefix))
-    for entry in tracker.history[start:]:
-        found |= {prefix + k.removeprefix("eval"): v for k, v in entry.items() if k.startswith("eval_")}
-    return found
+def _held_out(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in {**before, **after}.items() if _held_out_metric(k)}
 
 
 def _held_out_metric(key: str) -> bool:

@@ -9,7 +9,6 @@ from typing import Any
 
 from sllm.train.common import (
     conversations,
-    has_checkpoint,
     load_model_and_tokenizer,
     load_split,
     model_folder,
@@ -17,7 +16,7 @@ from sllm.train.common import (
     training_arguments,
 )
 from sllm.train.config import SFTRunConfig
-from sllm.train.outputs import TrainResult, finish_run
+from sllm.train.outputs import TrainResult
 
 
 def prepare(config: SFTRunConfig) -> tuple[Any, Any, list[int]]:
@@ -61,17 +60,10 @@ def sft_trainer(config: SFTRunConfig, callbacks: list | None = None) -> tuple[An
 
 def run_sft(config: SFTRunConfig, callbacks: list | None = None) -> TrainResult:
     """Train, evaluate before and after on the held-out split, save, track and register."""
-    from sllm.train.outputs import tracked_training
+    from sllm.train.outputs import train_and_record
 
     trainer, split = sft_trainer(config, callbacks)
-    with tracked_training("sft", config, split) as tracker:
-        trainer.add_callback(tracker.callback())
-        before = trainer.evaluate(metric_key_prefix="base") if split.eval else {}
-        resume = config.resume and has_checkpoint(config.output_dir)
-        trainer.train(resume_from_checkpoint=True if resume else None)
-        after = trainer.evaluate() if split.eval else {}
-        metrics = held_out(before, after)
-        return finish_run(trainer, config, split, metrics, tracker)
+    return train_and_record("sft", trainer, split, config, held_out)
 
 
 def held_out(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
