@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from helpers import run_cli
+from helpers import run_cli, tiny_base_model
 
 DATA = FIXTURES / "sft" / "seed_alpaca.jsonl"
 SMALL = {"max_length": 192, "batch_size": 4, "lora": {"r": 8, "alpha": 16, "dropout": 0.0}}
@@ -180,3 +180,43 @@ def test_train_cli_overrides_eval_suite_and_bad_settings(tmp_path: Path) -> None
     assert bad.returncode != 0 and "field 'lora.rank'" in bad.stderr
     missing = run_cli("train", "sft", "--data", str(tmp_path / "nope.jsonl"), "--no-track")
     assert missing.returncode != 0 and "nope.jsonl" in missing.stderr
+
+
+def test_named_chatml_on_a_base_model_adds_and_trains_its_tokens(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from sllm.models.spec import load_model
+    from sllm.train.export import export
+    from sllm.train.sft import run_sft, sft_trainer
+
+    base = tiny_base_model(tmp_path / "base", DATA.read_text().splitlines())
+    settings = {"model": f"hf:{base}", "template": "chatml", "max_steps": 12, "batch_size": 8,
+                "max_length": 512, "learning_rate": 5e-3, "eval_fraction": 0.2, "track": False,
+                "lora": {"r": 4, "alpha": 8, "dropout": 0.0}}  # fmt: skip
+    trainer, _ = sft_trainer(config(tmp_path, **settings))
+    tok = trainer.processing_class
+    start, end = tok.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"])
+    assert (start, end) == (400, 401) and tok.eos_token == "<|im_end|>"
+    labels = trainer.data_collator([trainer.train_dataset[k] for k in range(4)])["labels"]
+    assert (labels == end).sum() == 4 and not (labels == start).any()  # it learns to end its turn
+
+    result = run_sft(config(tmp_path, **settings))
+    assert result.metrics["eval_loss"] < result.metrics["base_eval_loss"]
+    saved = load_file(result.folder / "adapter_model.safetensors")
+    prefix = "base_model.model.model.embed_tokens.token_adapter."
+    trained_rows = saved[prefix + "trainable_tokens_delta"]
+    assert not torch.allclose(trained_rows, saved[prefix + "base_layer.weight"][[start, end]])
+
+    # the adapter brings its tokenizer: the base grows to 402 rows on load, and merging keeps the rows
+    adapter_lm = load_model(f"hf:{base},adapter={result.folder}")
+    assert len(adapter_lm.tokenizer) == 402 and adapter_lm.tokenizer.eos_token == "<|im_end|>"
+    prompt = adapter_lm.tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True
+    )
+    assert prompt == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    merged = load_model(f"hf:{export(str(result.folder), tmp_path / 'merged').folder}")
+    assert torch.allclose(merged.model.get_input_embeddings().weight[[start, end]], trained_rows)
+    inputs = adapter_lm.tokenizer(prompt, return_tensors="pt")
+    with torch.no_grad():
+        assert torch.allclose(adapter_lm.model(**inputs).logits, merged.model(**inputs).logits, atol=1e-4)

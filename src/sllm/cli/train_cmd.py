@@ -216,6 +216,7 @@ def _report(kind: str, settings, result, as_json: bool) -> None:  # noqa: ANN001
         "metrics": result.metrics,
         "run_id": result.run_id,
         "registered": result.registered,
+        "history": result.history,  # every logged step: the loss curve for scripts
     }
     if as_json:
         print(json.dumps(report))

@@ -92,10 +92,10 @@ class HFLM(LM):
             model = AutoModelForCausalLM.from_pretrained(source, dtype=self.dtype, **kwargs)
         except OSError as exc:
             raise SllmError(f"cannot load model '{self.target}': {_first_line(exc)}") from exc
+        if self.options.adapter:
+            tokenizer, model = attach_adapter(tokenizer, model, self.options.adapter)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        if self.options.adapter:
-            model = _attach_adapter(model, self.options.adapter)
         model.to(self.device).eval()
         return tokenizer, model
 
@@ -288,13 +288,20 @@ def _resolve_source(target: str) -> str:
     return target
 
 
-def _attach_adapter(model: Any, adapter: str) -> Any:
+def attach_adapter(tokenizer: Any, model: Any, adapter: str) -> tuple[Any, Any]:
+    """The adapter on its base; an adapter saved with its own tokenizer (e.g. a chat template whose
+    special tokens training added) brings that tokenizer, and the base's embeddings grow to match."""
     from peft import PeftModel
+    from transformers import AutoTokenizer
 
     path = Path(adapter).expanduser()
     if not (path / "adapter_config.json").is_file():
         raise SllmError(f"adapter folder has no adapter_config.json: {adapter}")
-    return PeftModel.from_pretrained(model, str(path))
+    if (path / "tokenizer_config.json").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    return tokenizer, PeftModel.from_pretrained(model, str(path))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -51,14 +51,12 @@ def merged_model(folder: Path, description: dict[str, Any]) -> tuple[Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if description["kind"] != "adapter":
         return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32), tokenizer
-    from peft import PeftModel
-
+    from sllm.models.hf import attach_adapter
     from sllm.train.common import model_folder
 
     base = AutoModelForCausalLM.from_pretrained(model_folder(description["base_model"]), dtype=torch.float32)
-    if len(tokenizer) > base.get_input_embeddings().weight.shape[0]:
-        base.resize_token_embeddings(len(tokenizer))
-    return PeftModel.from_pretrained(base, folder).merge_and_unload(), tokenizer
+    tokenizer, model = attach_adapter(tokenizer, base, str(folder))
+    return model.merge_and_unload(), tokenizer
 
 
 def licences(description: dict[str, Any]) -> dict[str, str]:

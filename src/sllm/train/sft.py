@@ -55,6 +55,11 @@ def sft_trainer(config: SFTRunConfig, callbacks: list | None = None) -> tuple[An
         peft_config=peft_config(config, new_tokens=new_tokens),
         callbacks=callbacks,
     )
+    head = trainer.model.get_output_embeddings()
+    if new_tokens and not hasattr(head, "bias"):
+        # TRL's fused LM head reads `lm_head.bias`, which PEFT's TrainableTokensWrapper (new tokens on
+        # tied embeddings) does not forward; a plain Embedding-backed head has no bias.
+        head.bias = None
     return trainer, split
 
 
