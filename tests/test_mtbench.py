@@ -50,8 +50,8 @@ def test_mtbench_pairwise_end_to_end_and_rerun_makes_no_calls(tmp_path: Path, lo
     lora = f"smol-lora=hf:{default_model_path()},adapter={lora_adapter}"
     args = [
         "judge", "mtbench", "-m", "smol=default", "-m", lora,
-        "--mode", "pairwise", "--judge", "default", "--limit", "4", "--answer-max-new-tokens", "32",
-        "--judge-max-new-tokens", "32", "--retries", "1", "-o", str(out), "--json",
+        "--mode", "pairwise", "--judge", "default", "--limit", "4", "--answer-max-new-tokens", "16",
+        "--judge-max-new-tokens", "16", "--retries", "1", "-o", str(out), "--json",
     ]  # fmt: skip
     first = run_cli(*args, timeout=1500)
     assert first.returncode == 0, first.stderr

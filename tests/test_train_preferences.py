@@ -29,7 +29,7 @@ def pairs_file(tmp_path: Path) -> Path:
     return path
 
 
-SETTINGS = {"max_length": 160, "batch_size": 4, "lora": {"r": 8, "alpha": 16, "dropout": 0.0}}
+SETTINGS = {"max_length": 96, "batch_size": 4, "lora": {"r": 8, "alpha": 16, "dropout": 0.0}}
 
 
 def test_dpo_margin_grows(tmp_path: Path) -> None:

@@ -220,3 +220,32 @@ def test_named_chatml_on_a_base_model_adds_and_trains_its_tokens(tmp_path: Path)
     inputs = adapter_lm.tokenizer(prompt, return_tensors="pt")
     with torch.no_grad():
         assert torch.allclose(adapter_lm.model(**inputs).logits, merged.model(**inputs).logits, atol=1e-4)
+
+
+def test_packing_keeps_each_rows_loss_mask(tmp_path: Path) -> None:
+    from sllm.train.sft import sft_trainer
+
+    def dataset(packing: bool):  # noqa: ANN202
+        trainer, _ = sft_trainer(config(tmp_path, packing=packing, eval_fraction=0, track=False))
+        return trainer.train_dataset
+
+    rows = {tuple(r["input_ids"]): r["labels"] for r in dataset(False)}
+    packed = dataset(True)
+    assert len(packed) < len(rows) and max(len(r["input_ids"]) for r in packed) <= SMALL["max_length"]
+    found, masked = 0, 0
+    for row in packed:
+        start = 0
+        for length in row["seq_lengths"]:
+            ids, labels = (
+                tuple(row["input_ids"][start : start + length]),
+                row["labels"][start : start + length],
+            )
+            if ids in rows:
+                assert rows[ids] == labels  # same tokens, same mask
+                found += 1
+            else:  # its answer lies past max_length: unpacked drops it, packed keeps it fully masked
+                assert set(labels) == {-100}
+                masked += 1
+            start += length
+    n_rows = len(DATA.read_text().splitlines())
+    assert found == len(rows) and found + masked == n_rows  # every row packed once, none split
