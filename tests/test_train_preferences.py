@@ -46,6 +46,25 @@ def test_dpo_margin_grows(tmp_path: Path) -> None:
     assert result.kind == "adapter" and (result.folder / "adapter_model.safetensors").is_file()
 
 
+def test_precomputed_reference_log_probs_match_the_policy_at_the_start(tmp_path: Path) -> None:
+    import math
+
+    from sllm.train.config import DPORunConfig
+    from sllm.train.preference_training import dpo_trainer
+
+    config = DPORunConfig(data=str(pairs_file(tmp_path)), output_dir=str(tmp_path / "dpo"), max_steps=1,
+                          precompute_ref_log_probs=True, eval_fraction=0, track=False,
+                          **{**SETTINGS, "max_length": 64})  # fmt: skip
+    trainer, _ = dpo_trainer(config)
+    trainer.train()
+    assert {"ref_chosen_logps", "ref_rejected_logps"} <= set(trainer.train_dataset.column_names)
+    first = trainer.state.log_history[0]
+    # before the first update the policy is the reference: a stale or mismatched precompute shows here
+    assert first["loss"] == pytest.approx(math.log(2), abs=1e-4) and first[
+        "rewards/margins"
+    ] == pytest.approx(0, abs=1e-4)
+
+
 def test_reward_model_ranks_held_out_chosen_above_rejected(tmp_path: Path) -> None:
     from sllm.train.config import RewardRunConfig
     from sllm.train.preference_training import run_preference
