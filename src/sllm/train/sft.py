@@ -60,7 +60,29 @@ def sft_trainer(config: SFTRunConfig, callbacks: list | None = None) -> tuple[An
         # TRL's fused LM head reads `lm_head.bias`, which PEFT's TrainableTokensWrapper (new tokens on
         # tied embeddings) does not forward; a plain Embedding-backed head has no bias.
         head.bias = None
+    lost = answerless_rows(trainer.train_dataset, len(split.train))
+    if lost:
+        import warnings
+
+        warnings.warn(
+            f"{lost} of {len(split.train)} training rows have no answer tokens within max_length="
+            f"{config.max_length} and train on nothing; raise max_length or shorten those prompts",
+            stacklevel=2,
+        )
     return trainer, split
+
+
+def answerless_rows(dataset: Any, n_rows: int) -> int:
+    """Rows whose answer starts past max_length: TRL drops them unpacked, keeps them masked packed."""
+    if "seq_lengths" not in dataset.column_names:
+        return n_rows - len(dataset)
+    lost = 0
+    for row in dataset:
+        start = 0
+        for length in row["seq_lengths"]:
+            lost += all(label == -100 for label in row["labels"][start : start + length])
+            start += length
+    return lost
 
 
 def run_sft(config: SFTRunConfig, callbacks: list | None = None) -> TrainResult:
