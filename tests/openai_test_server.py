@@ -15,6 +15,7 @@ Switches (plain attributes, settable between requests):
   include_stop      leave the matched stop string in the text, as some servers do
   usage             include `usage` (otherwise generation replies carry token logprobs)
   delay_s           sleep this long in every request (to overlap concurrent requests)
+  chat_reply        answer every chat request with this text instead of "chat: ..."
 Requests are recorded (path, body, lower-cased headers) along with the most requests ever in flight at once.
 Models named "missing" answer 404, like vLLM for an unknown model.
 """
@@ -31,9 +32,9 @@ GENERATED = " gen"
 
 
 class ScriptedOpenAIServer:
-    """Serve on 127.0.0.1 with a free port in a background thread; stop() shuts it down."""
+    """Serve on 127.0.0.1 (a free port, or `port`) in a background thread; stop() shuts it down."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.fail_first = 0
         self.prompt_logprobs = "full"
         self.bos: str | None = None
@@ -41,11 +42,12 @@ class ScriptedOpenAIServer:
         self.include_stop = False
         self.usage = True
         self.delay_s = 0.0
+        self.chat_reply: str | None = None
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
@@ -73,7 +75,8 @@ class ScriptedOpenAIServer:
 
     def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
         last = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
-        text, reason, n = self._limit(f"chat: {last}", body)
+        reply = f"chat: {last}" if self.chat_reply is None else self.chat_reply
+        text, reason, n = self._limit(reply, body)
         choice: dict[str, Any] = {
             "index": 0,
             "finish_reason": reason,

@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
+import pytest
 from helpers import run_cli
 
 from sllm.generation.config import make_config, preset
@@ -102,3 +105,133 @@ def test_cache_cli_stats_and_clear(tmp_path):
     cleared = run_cli("cache", "clear", "--yes")
     assert "removed 1" in cleared.stdout
     assert json.loads(run_cli("cache", "stats", "--json").stdout)["entries"] == []
+
+
+# -- runs sharing one cache: in-flight claims ---------------------------------------------------
+
+
+def _counting_lm():
+    """A deterministic log-likelihood model that counts what it computes (the claims are under test)."""
+    from sllm.models.base import LM, LoglikelihoodResult
+
+    class Counting(LM):
+        spec = "counting"
+
+        def _iter_loglikelihood(self, requests):  # noqa: ANN001, ANN202
+            for index, request in enumerate(requests):
+                yield index, LoglikelihoodResult(-float(len(request.continuation)), True, 1)
+
+    return Counting()
+
+
+def _claim(cache: CallCache, keys: list[str], pid: int, expires_in: float) -> None:
+    """Write claims as another run would have left them."""
+    from sllm.models.claims import HOST
+
+    rows = [(k, f"{HOST}:{pid}:other", HOST, pid, time.time() + expires_in) for k in keys]
+    cache.db.executemany("INSERT INTO claims VALUES (?, ?, ?, ?, ?)", rows)
+    cache.db.commit()
+
+
+def _keys(lm, requests) -> list[str]:  # noqa: ANN001
+    from sllm.models.cache import request_key
+
+    return [request_key(lm.fingerprint(), "loglikelihood", r) for r in requests]
+
+
+def _claims_left(cache: CallCache) -> int:
+    return cache.db.execute("SELECT COUNT(*) FROM claims").fetchone()[0]
+
+
+def test_claims_of_a_dead_owner_are_taken_over(tmp_path):
+    cache = CallCache(tmp_path / "c.sqlite")
+    inner = _counting_lm()
+    _claim(cache, _keys(inner, REQUESTS), pid=2**31 - 1, expires_in=3600)  # no such process
+    results = CachingLM(inner, cache).loglikelihood(REQUESTS)
+    assert inner.calls["loglikelihood"] == len(REQUESTS)
+    assert [r.logprob for r in results] == [-float(len(r.continuation)) for r in REQUESTS]
+    assert _claims_left(cache) == 0
+
+
+def test_claims_whose_lease_ran_out_are_taken_over(tmp_path):
+    cache = CallCache(tmp_path / "c.sqlite")
+    inner = _counting_lm()
+    with subprocess.Popen(["sleep", "60"]) as alive:
+        _claim(cache, _keys(inner, REQUESTS), pid=alive.pid, expires_in=-1)
+        CachingLM(inner, cache).loglikelihood(REQUESTS)
+        alive.kill()
+    assert inner.calls["loglikelihood"] == len(REQUESTS)
+
+
+def test_keys_a_live_run_computes_are_waited_for_not_computed(tmp_path):
+    cache = CallCache(tmp_path / "c.sqlite")
+    inner = _counting_lm()
+    keys = _keys(inner, REQUESTS)
+    with subprocess.Popen(["sleep", "60"]) as owner:
+        _claim(cache, keys[4:], pid=owner.pid, expires_in=3600)
+
+        def other_run_finishes() -> None:  # what the owner stores once it has computed them
+            other = CallCache(tmp_path / "c.sqlite")
+            for key, request in zip(keys[4:], REQUESTS[4:]):
+                response = json.dumps({"logprob": -100.0, "is_greedy": False, "n_tokens": 7})
+                other.put(key, "loglikelihood", "counting", json.dumps(request.cache_key()), response)
+            other.close()
+
+        lm = CachingLM(inner, cache)
+        lm.poll_interval = 0.05
+        stream = lm.stream("loglikelihood", REQUESTS)
+        first = [next(stream) for _ in range(4)]  # its own keys come first, computed
+        finisher = threading.Thread(target=other_run_finishes)
+        finisher.start()
+        rest = dict(stream)
+        finisher.join()
+        owner.kill()
+    assert sorted(i for i, _ in first) == [0, 1, 2, 3]
+    assert inner.calls["loglikelihood"] == 4
+    assert (lm.waited, lm.hits) == (8, 8)
+    assert sorted(rest) == list(range(4, 12)) and {r.logprob for r in rest.values()} == {-100.0}
+    assert _claims_left(cache) == 0
+
+
+def test_claims_are_released_when_the_model_fails(tmp_path):
+    from sllm.models.base import LoglikelihoodResult
+
+    cache = CallCache(tmp_path / "c.sqlite")
+    inner = _counting_lm()
+
+    def fail_after_two(requests):  # noqa: ANN001, ANN202
+        for index, request in enumerate(requests[:2]):
+            yield index, LoglikelihoodResult(-1.0, True, len(request.continuation))
+        raise KeyboardInterrupt
+
+    inner._iter_loglikelihood = fail_after_two
+    with pytest.raises(KeyboardInterrupt):
+        CachingLM(inner, cache).loglikelihood(REQUESTS)
+    assert _claims_left(cache) == 0
+    assert cache.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 2
+
+
+def test_claims_are_released_when_the_caller_stops_reading(tmp_path):
+    cache = CallCache(tmp_path / "c.sqlite")
+    stream = CachingLM(_counting_lm(), cache).stream("loglikelihood", REQUESTS)
+    next(stream)
+    assert _claims_left(cache) == len(REQUESTS) - 1
+    stream.close()
+    assert _claims_left(cache) == 0
+
+
+def test_a_live_owner_keeps_renewing_its_lease(tmp_path):
+    cache = CallCache(tmp_path / "c.sqlite")
+    claims = cache.new_claims(lease=0.3)
+    assert claims.take(["k1", "k2"]) == {"k1", "k2"}
+
+    def expiries() -> set[float]:
+        return {e for (e,) in cache.db.execute("SELECT expires FROM claims")}
+
+    first = expiries()
+    deadline = time.time() + 30
+    while expiries() == first and time.time() < deadline:
+        time.sleep(0.05)
+    assert min(expiries()) > max(first)  # renewed in the background, while the owner computes
+    claims.release()
+    assert _claims_left(cache) == 0

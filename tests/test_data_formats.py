@@ -11,7 +11,7 @@ from helpers import run_cli
 
 from sllm.data.digest import dataset_digest
 from sllm.data.examples import Example
-from sllm.data.formats import load_examples, read_examples, write_examples
+from sllm.data.formats import load_examples, raw_rows, read_examples, write_examples
 from sllm.data.split import split_examples
 from sllm.data.validate import template_lengths
 
@@ -158,3 +158,114 @@ def test_splits_are_seeded_disjoint_and_keep_paraphrases_together() -> None:
             name for name in ids if id(second) in ids[name]
         ]
     assert [len(v) for v in splits.values()] == [51, 6, 7] or abs(len(splits["train"]) - 51) <= 2
+
+
+def _big_alpaca(path: Path, target_bytes: int) -> int:
+    """A seeded Alpaca JSONL of about target_bytes (rows ~840 bytes, a fifth with Hangul), with
+    problems planted at known lines; returns the number of lines."""
+    import random
+
+    rng = random.Random(7)
+    words = "the river model data answer question write explain short list 한국어 문장 요약 번역 city".split()
+    planted = {
+        1000: '{"instruction": "Broken", "output": "x"',
+        5000: json.dumps({"instruction": "No output here", "input": ""}),
+        9000: json.dumps({"instruction": "   ", "input": "", "output": "y"}),
+        12000: json.dumps({"instruction": "Count", "input": "", "output": 3}),
+    }
+    lines, size, previous = 0, 0, ""
+    with path.open("w", encoding="utf-8") as handle:
+        while size < target_bytes:
+            lines += 1
+            text = " ".join(rng.choice(words) for _ in range(120))
+            row = {"instruction": f"Task {lines}: {text[:200]}", "input": text[200:500], "output": text[500:]}
+            line = planted.get(lines) or json.dumps(row, ensure_ascii=False)
+            if lines == 15000:
+                line = previous  # an exact duplicate of line 14999
+            previous = line
+            handle.write(line + "\n")
+            size += len(line.encode("utf-8")) + 1
+    return lines
+
+
+def test_validate_streams_a_large_file_in_memory_far_below_its_size(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from sllm.data.validate import check_example, validate_file
+
+    path = tmp_path / "big.jsonl"
+    lines = _big_alpaca(path, 20_000_000)
+    validate_file(_jsonl(tmp_path / "small.jsonl", ROWS))  # imports happen here, not under measure
+    tracemalloc.start()
+    try:
+        result = validate_file(path)  # no tokenizer: the template check is covered below
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    found = {(p.where.split("/")[-1], p.field, p.message, p.severity) for p in result.problems}
+    assert found == {
+        ("big.jsonl:1000", "", "invalid JSON: Expecting ',' delimiter", "error"),
+        ("big.jsonl:5000", "output", "missing", "error"),
+        ("big.jsonl:9000", "instruction", "is only whitespace", "error"),
+        ("big.jsonl:12000", "output", "must be a string, got int", "error"),
+        ("big.jsonl:15000", "", f"exact duplicate of {path}:14999", "warning"),
+    }
+    assert (result.rows, result.valid) == (lines, lines - 4)
+    # The same rows read whole, the list way, give the same digest.
+    examples, _, _ = read_examples(path)
+    valid = [e for e in examples if not any(p.severity == "error" for p in check_example(e, "alpaca"))]
+    assert result.summary.digest == dataset_digest(valid)
+    # A digest and a location per distinct row (~50 bytes), never the rows (~840 bytes each).
+    assert peak < path.stat().st_size / 6
+
+
+def test_template_lengths_in_batches_equal_apply_chat_template_row_by_row() -> None:
+    from sllm.data.validate import load_tokenizer, render_lengths
+
+    tokenizer = load_tokenizer("default")
+    examples = [
+        Example.from_alpaca(
+            f"Question {i}: {'왜 하늘은 파란가요? ' * (i % 4)}why?", "context " * i, f"Answer {i}.", {}
+        )
+        for i in range(40)
+    ] + [Example.from_alpaca("Hi", "", "Hello", {"system": "Be brief."})]
+    expected = [
+        (
+            len(
+                tokenizer.apply_chat_template(e.messages[:-1], tokenize=True, add_generation_prompt=True)[
+                    "input_ids"
+                ]
+            ),
+            len(tokenizer.apply_chat_template(e.messages, tokenize=True)["input_ids"]),
+        )
+        for e in examples
+    ]
+    assert render_lengths(examples, tokenizer) == expected
+
+
+def test_a_json_list_is_read_item_by_item_and_a_syntax_error_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    items = json.dumps(ROWS * 40, ensure_ascii=False, indent=1)
+    broken = items.replace('"output": "5"', '"output": "5",', 1)  # a trailing comma inside item 3
+    for text, expected_items in ((items, ROWS * 40), (broken, ROWS[:2])):
+        path.write_text(text, encoding="utf-8")
+        rows = list(raw_rows(path))
+        assert [record for _, record, problem in rows if problem is None] == expected_items
+        try:
+            json.loads(text)
+            assert all(problem is None for _, _, problem in rows)
+        except json.JSONDecodeError as exc:  # the same line and message as reading the file whole
+            assert [str(p) for _, _, p in rows if p is not None] == [
+                f"{path}:{exc.lineno}: invalid JSON: {exc.msg}"
+            ]
+
+
+def test_validate_cli_shows_a_byte_progress_bar_for_large_files(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    _big_alpaca(path, 9_000_000)  # over the 8 MB threshold; lines 1000, 5000 and 9000 have errors
+    result = run_cli("data", "validate", str(path), "--no-template", "--json", "--no-track")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["errors"] == 3  # stdout stays one JSON object
+    assert "validating big.jsonl" in result.stderr and "9.0/9.0 MB" in result.stderr
+    small = run_cli("data", "validate", str(_jsonl(tmp_path / "a.jsonl", ROWS)), "--no-template")
+    assert small.returncode == 0 and "validating" not in small.stderr

@@ -10,6 +10,7 @@ from helpers import ScriptedLM, run_cli
 
 from sllm.errors import SllmError
 from sllm.judging import get_judge
+from sllm.judging.fence import unfence
 from sllm.judging.items import Item, load_items
 from sllm.judging.parse import parse_arena, parse_pairwise, parse_rating
 from sllm.judging.run import Judge, messages, summarize_pairwise
@@ -78,9 +79,11 @@ def test_unparsed_reply_is_retried_with_a_stricter_instruction_then_counted() ->
 
 
 def test_prompts_are_fastchats_and_math_needs_a_reference() -> None:
-    convo = messages(get_judge("mt_bench_pair_v2"), _pair())
-    assert convo[0]["role"] == "system" and convo[0]["content"].startswith("Please act as an impartial judge")
-    assert convo[1]["content"] == (
+    spec = get_judge("mt_bench_pair_v2")
+    convo = messages(spec, _pair())
+    # FastChat's system prompt, then one sentence on the answers' nonce fences (test_judge_injection)
+    assert convo[0]["role"] == "system" and convo[0]["content"].startswith(spec.system_prompt + "\n\nEach ")
+    assert unfence(convo[1]["content"]) == (
         "[User Question]\nWhat is the capital of France?\n\n[The Start of Assistant A's Answer]\n"
         "The capital of France is Paris.\n[The End of Assistant A's Answer]\n\n"
         "[The Start of Assistant B's Answer]\nLyon.\n[The End of Assistant B's Answer]"
@@ -164,7 +167,7 @@ def test_arena_hard_verdicts_and_korean_auto_config() -> None:
                   references=["서울", "약 940만 명"], category="reasoning", turn=2)  # fmt: skip
     spec = _config_for("pairwise", second, ())
     assert spec.name == "mt_bench_ko_pair_math_v1_multi_turn" and spec.turns == 2
-    prompt = messages(spec, second)[-1]["content"]
+    prompt = unfence(messages(spec, second)[-1]["content"])
     assert "### 어시스턴트 B:\n약 940만" not in prompt and "### 어시스턴트 B:\n몰라요" in prompt
     assert "### 참고 답안:\n약 940만 명" in prompt and "[[A]]" in messages(spec, second)[0]["content"]
 

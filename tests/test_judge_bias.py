@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 from helpers import ScriptedLM, run_cli
 
-from sllm.judging.bias import family, judge_biases, self_preference_gaps
+from sllm.judging.bias import family, judge_biases, self_preference_gaps, self_preference_risk
+from sllm.judging.bias_readers import read_judgments
+from sllm.judging.fence import unfence
 from sllm.judging.items import Item
 from sllm.judging.run import Judge
 from sllm.judging.spec import get_judge
+
+FIXTURES = Path(__file__).parent / "fixtures" / "leaderboards"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 ANSWERS = [  # (qwen-sft, mistral-sft): mistral's answer is longer on the first four
     ("Paris.", "The capital is Paris."), ("4", "2 + 2 = 4"), ("Blue", "It is blue."),
@@ -21,7 +26,7 @@ ANSWERS = [  # (qwen-sft, mistral-sft): mistral's answer is longer on the first 
 
 def _answer(prompt: str, who: str) -> str:
     start, end = f"[The Start of Assistant {who}'s Answer]", f"[The End of Assistant {who}'s Answer]"
-    return prompt.split(start)[1].split(end)[0].strip()
+    return unfence(prompt.split(start)[1].split(end)[0]).strip()
 
 
 def _judged(spec: str, reply) -> list[dict]:  # noqa: ANN001
@@ -76,8 +81,92 @@ def test_bias_command_reads_several_judgment_files(tmp_path: Path) -> None:
     assert "self-preference" in shown.stdout and "+0.667" in shown.stdout
     report = json.loads(run_cli("judge", "bias", *paths, "--json").stdout)
     assert report["judges"]["hf:./llama-3-8b-judge"]["longer_answer_share"] == 1.0
-    (tmp_path / "bad.jsonl").write_text(
-        '{"question_id": 1, "model_a": "x", "model_b": "y", "winner": "tie"}\n'
-    )
+    (tmp_path / "bad.jsonl").write_text('{"question_id": 1, "model_a": "x", "model_b": "y"}\n')
     bad = run_cli("judge", "bias", "-i", str(tmp_path / "bad.jsonl"))
-    assert bad.returncode == 1 and "bad.jsonl:1: missing field 'judge_model'" in bad.stderr
+    assert (
+        bad.returncode == 1 and "bad.jsonl:1: missing field 'winner' (not a pairwise judgment)" in bad.stderr
+    )
+
+
+def test_families_from_a_maintained_table() -> None:
+    # alpaca_eval annotators are read without their config words: the judge is GPT-4 Turbo.
+    assert family("weighted_alpaca_eval_gpt4_turbo") == "gpt-4"
+    assert family("alpaca_eval_cot_gpt4_turbo_fn") == "gpt-4"
+    assert family("alpaca_eval_llama3_70b_fn") == "llama"
+    assert family("chatgpt_fn") == "gpt-3.5"
+    names = {
+        "gpt4": "gpt-4", "gpt4_1106_preview": "gpt-4", "gpt-4o-mini": "gpt-4", "gpt-4.1": "gpt-4",
+        "gpt-3.5-turbo-1106": "gpt-3.5", "text_davinci_003": "gpt-3.5", "o3-mini": "openai-o",
+        "claude-2.1": "claude", "Mixtral-8x7B-Instruct-v0.1": "mixtral",
+        "OpenHermes-2.5-Mistral-7B": "mistral",
+        "Qwen-14B-Chat": "qwen", "gemma-7b-it": "gemma", "solar-10.7b-instruct": "solar",
+        "EXAONE-3.5-7.8B-Instruct": "exaone", "hf:HuggingFaceTB/SmolLM2-135M-Instruct": "smollm",
+        "alpaca-7b": "llama", "vicuna-13b-v1.5": "llama", "Llama-2-70b-chat": "llama", "phi-2": "phi",
+        "NullModel": None, "gpt4all-j": None,
+    }  # fmt: skip
+    assert {n: family(n) for n in names} == names
+    assert self_preference_risk("weighted_alpaca_eval_gpt4_turbo", ["alpaca-7b", "gpt4_1106_preview"]) == [
+        "gpt4_1106_preview"
+    ]
+    assert self_preference_risk("hf:./my-judge", ["qwen-sft", "llama-sft"], judge_family="qwen") == [
+        "qwen-sft"
+    ]
+
+
+def test_length_effect_within_pairs_holds_quality_fixed() -> None:
+    # m1 always beats m2, and m1's answer is the longer on 3 of 4 questions: the longer answer
+    # wins 75% of verdicts, yet within the pair winning does not depend on length.
+    rows = [{"model_a": "m1", "model_b": "m2", "winner": "model_a", "len_a": a, "len_b": b}
+            for a, b in ((90, 10), (80, 20), (70, 30), (10, 90))]  # fmt: skip
+    quality = judge_biases(rows)
+    assert quality["longer_answer_share"] == 0.75 and quality["length_effect"] == 0.0
+    # Here the longer answer always wins, whoever wrote it: a pure length effect of +1.
+    rows = [{"model_a": "m1", "model_b": "m2", "winner": w, "len_a": a, "len_b": b}
+            for w, a, b in (("model_a", 90, 10), ("model_b", 10, 90), ("model_a", 50, 40))]  # fmt: skip
+    assert judge_biases(rows)["length_effect"] == 1.0 and judge_biases(rows)["n_length_effect"] == 3
+
+
+def test_bias_reads_alpaca_eval_arena_hard_and_mt_bench_files() -> None:
+    alpaca = FIXTURES / "alpaca_eval" / "alpaca-7b" / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json"
+    rows, report = read_judgments(
+        [alpaca, FIXTURES / "arena_hard_judgments.jsonl", FIXTURES / "mt_bench_pair.jsonl"]
+    )
+    judges = {r["judge_model"] for r in rows}
+    assert judges == {"weighted_alpaca_eval_gpt4_turbo", "gpt-4-1106-preview", "gpt-4/pair-v2"}
+    assert (report.read, report.used, dict(report.dropped)) == (35, 34, {"unparsed verdicts or grades": 1})
+    arena = [r for r in rows if r["judge_model"] == "gpt-4-1106-preview"]
+    # Record 1: tie, then the model shown first wins: inconsistent (a tie). Record 2: the baseline both times.
+    assert [(r["verdict"], r["verdict_swapped"], r["consistent"], r["winner"]) for r in arena] == [
+        ("C", "A", False, "tie"), ("A", "B", True, "model_a")
+    ]  # fmt: skip
+    mt = [r for r in rows if r["judge_model"] == "gpt-4/pair-v2" and r["winner"] is not None]
+    assert [(r["verdict"], r["verdict_swapped"], r["consistent"]) for r in mt] == [
+        ("A", "B", True),
+        ("A", "A", False),
+    ]
+    biases = judge_biases(mt)
+    assert biases["position_consistency"] == 0.5 and biases["first_position_share"] == 1.0
+    alpaca_rows = [r for r in rows if r["judge_model"] == "weighted_alpaca_eval_gpt4_turbo"]
+    assert len(alpaca_rows) == 30 and judge_biases(alpaca_rows)["position_consistency"] is None
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data not present")
+def test_bias_command_on_the_shared_alpaca_eval_and_arena_bench_judgments() -> None:
+    results = SHARED / "alpaca_eval" / "results"
+    files = sorted(results.glob("*/weighted_alpaca_eval_gpt4_turbo/annotations.json"))
+    grades = sorted((SHARED / "arena_hard" / "arena-bench-v1" / "model_judgment").glob("*.jsonl"))
+    args = [a for f in files + grades for a in ("-i", str(f))]
+    shown = run_cli("judge", "bias", *args, "--judge-name", "gpt-4", env={"COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    assert "judge biases" in shown.stdout and "weighted_alpaca_eval_gpt4_turbo" in shown.stdout
+    report = json.loads(run_cli("judge", "bias", *args, "--judge-name", "gpt-4", "--json").stdout)
+    alpaca = report["judges"]["weighted_alpaca_eval_gpt4_turbo"]
+    assert alpaca["n"] == 805 + 804 + 802 and alpaca["n_unparsed"] == 0
+    assert report["judges"]["gpt-4"]["n"] == 298  # arena-bench grades: every question both models have
+    unpaired = "grades with no other model's grade on the same question and turn"
+    assert report["read"]["dropped"] == {"unparsed verdicts or grades": 2, unpaired: 2}
+    # The baseline (GPT-4 Turbo) is both longer and better: the longer answer wins 95% of verdicts;
+    # within each model pair the length effect is far smaller.
+    assert alpaca["longer_answer_share"] == pytest.approx(2285 / 2400)
+    assert alpaca["length_effect"] == pytest.approx(0.1629, abs=1e-4)
+    assert report["judges"]["gpt-4"]["longer_answer_share"] == pytest.approx(101 / 234)

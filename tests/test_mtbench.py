@@ -70,3 +70,28 @@ def test_mtbench_pairwise_end_to_end_and_rerun_makes_no_calls(tmp_path: Path, lo
     again = json.loads(run_cli(*args, timeout=1500).stdout)
     assert again["calls"]["computed"] == 0
     assert again["models"] == summary["models"]
+
+
+def test_summary_and_table_keep_every_model_when_no_verdict_parsed(capsys) -> None:
+    from sllm.cli.mtbench_cmd import _print, _single_scores
+    from sllm.judging.run import pairwise_rates
+
+    rows = [{"model": m, "turn": t, "score": None} for m in ("base", "sft") for t in (1, 2)]
+    rows.append({"model": "sft", "turn": 1, "score": 7.0})
+    scores = _single_scores(rows)
+    assert scores == {
+        "base": {"score": None, "turn_1": None, "turn_2": None, "graded": 0, "unparsed": 2},
+        "sft": {"score": 7.0, "turn_1": 7.0, "turn_2": None, "graded": 1, "unparsed": 2},
+    }
+    pairs = [{"model_a": "base", "model_b": "sft", "winner": None}] * 3
+    assert pairwise_rates(pairs) == {
+        m: {"wins": 0, "losses": 0, "ties": 0, "win_rate_adjusted": None, "unparsed": 3}
+        for m in ("base", "sft")
+    }
+    summary = {"mode": "single", "judge_model": "default", "questions": 2, "models": scores,
+               "n_unparsed": 4, "calls": {"computed": 5}}  # fmt: skip
+    _print(summary)
+    out = capsys.readouterr()
+    lines = [line for line in out.out.splitlines() if "base" in line or "sft" in line]
+    assert len(lines) == 2 and lines[0].split()[1] == "sft" and "—" in lines[1]
+    assert "model calls: 5 computed" in out.err and "{" not in out.err

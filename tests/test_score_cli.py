@@ -22,7 +22,15 @@ def test_korean_rouge_with_the_ko_tokenizer(tmp_path):
     (tmp_path / "r.jsonl").write_text(json.dumps({"text": "나는 학교에 간다"}, ensure_ascii=False) + "\n")
     args = ("score", "rouge", "-p", str(tmp_path / "p.jsonl"), "-r", str(tmp_path / "r.jsonl"), "--json")
     assert json.loads(run_cli(*args, "--tokenizer", "ko").stdout)["scores"]["rougeL"] == 1.0
-    assert json.loads(run_cli(*args).stdout)["scores"]["rougeL"] == 0.0  # rouge-score's default drops Hangul
+    # Without --tokenizer, Korean text gets the Korean tokenizer (and says so) ...
+    auto = run_cli(*args)
+    assert json.loads(auto.stdout)["tokenizer"] == "ko"
+    assert json.loads(auto.stdout)["scores"]["rougeL"] == 1.0
+    assert "the texts are Korean" in auto.stderr
+    # ... and asking for rouge-score's default (which drops Hangul) scores 0 with a warning.
+    default = run_cli(*args, "--tokenizer", "default")
+    assert json.loads(default.stdout)["scores"]["rougeL"] == 0.0
+    assert "drops Hangul" in default.stderr
 
 
 def test_broken_jsonl_line_names_file_and_line(tmp_path):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,25 +13,33 @@ import pytest
 from helpers import run_cli
 
 from sllm.errors import SllmError
-from sllm.ratings.length_control import estimate_difficulty
+from sllm.ratings.alpaca_eval_reference import alpaca_eval_reference, instruction_key
+from sllm.ratings.length_control import estimate_difficulty, resolve_difficulty
 from sllm.ratings.winrate import head_to_head, load_annotations
 
 ALPACA = Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_eval"
 SHARED_MODELS = ["alpaca-7b", "alpaca-7b_concise", "alpaca-7b_verbose"]
+FIXTURES = Path(__file__).parent / "fixtures" / "leaderboards" / "alpaca_eval"
+FIXTURE_FILES = [
+    FIXTURES / m / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json" for m in SHARED_MODELS[::2]
+]
 
 
-def _synthetic(tmp_path: Path) -> list[Path]:
-    """Two equally good models, one writes 3x longer answers, and the judge likes length."""
+def _synthetic(tmp_path: Path, gamed: bool = False) -> list[Path]:
+    """Two equally good models, one writes 3x longer answers, and the judge likes length; with
+    `gamed`, also a concise and a verbose rewrite of the baseline (its quality, other lengths)."""
     rng = np.random.default_rng(0)
     difficulty = rng.normal(size=300)
     paths = []
-    for name, words in (("terse", 20), ("wordy", 60)):
+    specs = [("terse", 20, -0.5), ("wordy", 60, -0.5)]
+    specs += [("base_concise", 15, 0.0), ("base_verbose", 80, 0.0)] if gamed else []
+    for name, words, quality in specs:
         rows = []
         for i, d in enumerate(difficulty):
             own = words + int(rng.integers(-5, 6))
             base = 40 + int(rng.integers(-5, 6))
             bias = 1.5 * np.tanh((own - base) / 20)
-            p = 1 / (1 + np.exp(-(-0.5 + 0.8 * d + bias)))
+            p = 1 / (1 + np.exp(-(quality + 0.8 * d + bias)))
             rows.append(
                 {"instruction": f"task {i}", "output_1": "b " * base, "output_2": "m " * own,
                  "generator_1": "base", "generator_2": name, "preference": 1 + p}
@@ -44,13 +54,38 @@ def test_length_control_shrinks_a_length_advantage(tmp_path: Path) -> None:
     paths = _synthetic(tmp_path)
     result = run_cli("winrate", *map(str, paths), "--length-controlled", "--json")
     assert result.returncode == 0, result.stderr
-    models = json.loads(result.stdout)["models"]
+    payload = json.loads(result.stdout)
+    models = payload["models"]
     plain_gap = models["wordy"]["win_rate"] - models["terse"]["win_rate"]
     lc_gap = models["wordy"]["length_controlled_winrate"] - models["terse"]["length_controlled_winrate"]
     assert plain_gap > 25 and abs(lc_gap) < plain_gap / 3
-    assert {"win_rate", "standard_error", "length_controlled_winrate", "n_total"} <= set(models["wordy"])
+    assert {"win_rate", "standard_error", "length_controlled_winrate", "lc_standard_error", "n_total"} <= set(
+        models["wordy"]
+    )
+    # Not AlpacaEval: no gamed baselines of this judge, and the output says the fit is unregularised.
+    assert "not regularised" in payload["note"]
 
 
+@pytest.mark.slow
+def test_gamed_baselines_of_the_same_judge_regularise_the_length_slope(tmp_path: Path) -> None:
+    # Each model's length difference is nearly constant, so its own rows cannot tell the length
+    # slope from the model term (the gpt4_gamed situation); the gamed baselines can.
+    terse, wordy, concise, verbose = map(str, _synthetic(tmp_path, gamed=True))
+    plain = json.loads(run_cli("winrate", terse, wordy, "--length-controlled", "--json").stdout)["models"]
+    args = ["--gamed-baseline", concise, "--gamed-baseline", verbose]
+    result = run_cli("winrate", terse, wordy, "--length-controlled", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload["models"]) == {"terse", "wordy"}
+    assert "regularised toward 2 gamed baseline(s)" in payload["note"]
+    lc = {m: r["length_controlled_winrate"] for m, r in payload["models"].items()}
+    before = {m: r["length_controlled_winrate"] for m, r in plain.items()}
+    assert abs(lc["wordy"] - lc["terse"]) < abs(before["wordy"] - before["terse"])
+    truth = 100 * np.mean(1 / (1 + np.exp(-(-0.5 + 0.8 * np.random.default_rng(0).normal(size=300)))))
+    assert abs((lc["wordy"] + lc["terse"]) / 2 - truth) < 1.0  # both models are as good as each other
+
+
+@pytest.mark.slow
 def test_difficulty_file_is_used(tmp_path: Path) -> None:
     paths = _synthetic(tmp_path)
     estimated = estimate_difficulty([load_annotations(p) for p in paths])
@@ -81,17 +116,79 @@ def test_bad_annotation_file(tmp_path: Path) -> None:
         load_annotations(tmp_path / "a.json")
 
 
-@pytest.mark.skipif(not ALPACA.is_dir(), reason="../shared/data/alpaca_eval not present")
-def test_plain_win_rate_equals_the_alpaca_eval_leaderboard_and_lc_narrows_the_variants() -> None:
-    board_path = (
-        ALPACA / "leaderboards" / "data_AlpacaEval_2" / "weighted_alpaca_eval_gpt4_turbo_leaderboard.csv"
+def test_placeholder_generator_takes_the_folder_name_and_gzip_is_read(tmp_path: Path) -> None:
+    source = FIXTURES / "alpaca-7b" / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json"
+    rows = json.loads(source.read_text())
+    folder = tmp_path / "results" / "my-sft" / "weighted_alpaca_eval_gpt4_turbo"
+    folder.mkdir(parents=True)
+    (folder / "annotations.json.gz").write_bytes(
+        gzip.compress(json.dumps([r | {"generator_2": "example"} for r in rows]).encode())
     )
-    board = {row[""]: row for row in csv.DictReader(board_path.open())}
-    files = [
-        str(ALPACA / "results" / m / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json")
-        for m in SHARED_MODELS
+    loaded = load_annotations(folder / "annotations.json.gz")
+    assert {r.generator_2 for r in loaded} == {"my-sft"} and len(loaded) == 30
+
+
+@pytest.mark.slow
+def test_lc_of_a_model_does_not_depend_on_the_other_files_given() -> None:
+    alone, both = (
+        run_cli("winrate", *map(str, files), "--length-controlled", "--json")
+        for files in ([FIXTURE_FILES[0]], FIXTURE_FILES)
+    )
+    assert alone.returncode == 0 and both.returncode == 0, alone.stderr + both.stderr
+    first, second = json.loads(alone.stdout), json.loads(both.stdout)
+    assert first["models"]["alpaca-7b"] == second["models"]["alpaca-7b"]
+    assert first["note"].startswith("instruction difficulty: sllm's AlpacaEval 2.0 reference")
+    assert "regularised toward AlpacaEval's gamed GPT-4 Turbo baselines" in first["note"]
+    assert first["models"]["alpaca-7b"]["lc_standard_error"] > 0
+
+
+def test_the_baseline_against_itself_is_one_half(tmp_path: Path) -> None:
+    rows = json.loads(FIXTURE_FILES[0].read_text())
+    same = [r | {"generator_2": r["generator_1"], "output_2": r["output_1"], "preference": 1.5} for r in rows]
+    (tmp_path / "self.json").write_text(json.dumps(same))
+    model = json.loads(
+        run_cli("winrate", str(tmp_path / "self.json"), "--length-controlled", "--json").stdout
+    )
+    assert model["models"]["gpt4_1106_preview"]["length_controlled_winrate"] == 50.0
+    assert model["models"]["gpt4_1106_preview"]["lc_standard_error"] == 0.0
+
+
+def test_more_than_five_percent_unusable_preferences_fails_unless_allowed(tmp_path: Path) -> None:
+    rows = json.loads(FIXTURE_FILES[0].read_text())
+    for row in rows[:3]:
+        row["preference"] = None
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps(rows))
+    failed = run_cli("winrate", str(path))
+    assert failed.returncode == 1
+    assert (
+        "used 27 of 30 annotations; dropped 3 unparsed preferences (10% dropped, more than 5%)"
+        in failed.stderr
+    )
+    allowed = run_cli("winrate", str(path), "--allow-partial", "--json")
+    assert allowed.returncode == 0, allowed.stderr
+    payload = json.loads(allowed.stdout)
+    assert payload["models"]["alpaca-7b"]["n_total"] == 27 and payload["read"]["dropped"] == {
+        "unparsed preferences": 3
+    }
+
+
+def _alpaca_files(models: list[str]) -> list[str]:
+    return [
+        str(ALPACA / "results" / m / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json") for m in models
     ]
-    result = run_cli("winrate", *files, "--length-controlled", "--json")
+
+
+def _board() -> dict[str, dict[str, str]]:
+    path = ALPACA / "leaderboards" / "data_AlpacaEval_2" / "weighted_alpaca_eval_gpt4_turbo_leaderboard.csv"
+    return {row[""]: row for row in csv.DictReader(path.open())}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ALPACA.is_dir(), reason="../shared/data/alpaca_eval not present")
+def test_win_rate_and_lc_match_the_alpaca_eval_leaderboard() -> None:
+    board = _board()
+    result = run_cli("winrate", *_alpaca_files(SHARED_MODELS), "--length-controlled", "--json")
     assert result.returncode == 0, result.stderr
     ours = json.loads(result.stdout)["models"]
     for model in SHARED_MODELS:
@@ -104,15 +201,69 @@ def test_plain_win_rate_equals_the_alpaca_eval_leaderboard_and_lc_narrows_the_va
         assert ours[model]["discrete_win_rate"] == pytest.approx(
             float(board[model]["discrete_win_rate"]), abs=0.05
         )
-        # Without alpaca_eval's difficulty file and gamed baselines, LC is approximate (docs/judging.md).
-        assert (
-            abs(ours[model]["length_controlled_winrate"] - float(board[model]["length_controlled_winrate"]))
-            < 4
-        )
-    plain = abs(ours["alpaca-7b_verbose"]["win_rate"] / ours["alpaca-7b_concise"]["win_rate"] - 1)
-    lc = abs(
-        ours["alpaca-7b_verbose"]["length_controlled_winrate"]
-        / ours["alpaca-7b_concise"]["length_controlled_winrate"]
-        - 1
+    lc = {m: ours[m]["length_controlled_winrate"] for m in SHARED_MODELS}
+    published = {m: float(board[m]["length_controlled_winrate"]) for m in SHARED_MODELS}
+    assert abs(lc["alpaca-7b"] - published["alpaca-7b"]) < 1.0
+    assert abs(lc["alpaca-7b_concise"] - published["alpaca-7b_concise"]) < 1.0
+    # alpaca-7b_verbose has 802 of 805 rows: alpaca_eval looked its difficulties up by row position,
+    # shifted after the first missing row. sllm matches by instruction; by position it reproduces them.
+    positional = run_cli(
+        "winrate",
+        *_alpaca_files(["alpaca-7b_verbose"]),
+        "--length-controlled",
+        "--positional-difficulty",
+        "--json",
     )
-    assert lc < plain / 3
+    verbose = json.loads(positional.stdout)["models"]["alpaca-7b_verbose"]["length_controlled_winrate"]
+    assert abs(verbose - published["alpaca-7b_verbose"]) < 1.0
+
+
+def _first_sentence(text: str) -> str:
+    text = text.strip()
+    end = re.search(r"(?<=[.!?])\s|\n", text)
+    return text[: end.start()].strip() if end else text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ALPACA.is_dir(), reason="../shared/data/alpaca_eval not present")
+def test_a_first_sentence_gaming_probe_ranks_below_its_source(tmp_path: Path) -> None:
+    # alpaca-7b's answers cut to their first sentence. The judge cannot be asked again, so a cut
+    # answer is scored a loss (GPT-4 Turbo preferred the baseline on 96% of gpt4_gamed's
+    # few-word answers); an answer that was one sentence already keeps its verdict.
+    rows = json.loads(Path(_alpaca_files(["alpaca-7b"])[0]).read_text())
+    probe = []
+    for row in rows:
+        short = _first_sentence(row["output_2"])
+        cut = len(short) < len(row["output_2"].strip())
+        probe.append(
+            row | {"output_2": short, "generator_2": "probe", "preference": 1.0 if cut else row["preference"]}
+        )
+    (tmp_path / "probe.json").write_text(json.dumps(probe))
+    args = [_alpaca_files(["alpaca-7b"])[0], str(tmp_path / "probe.json"), "--length-controlled", "--json"]
+    regularised = json.loads(run_cli("winrate", *args).stdout)["models"]
+    assert (
+        regularised["probe"]["length_controlled_winrate"]
+        < regularised["alpaca-7b"]["length_controlled_winrate"]
+    )
+    # Without alpaca_eval's regularisation the probe's brevity buys it LC above its source.
+    bare = json.loads(run_cli("winrate", *args, "--lc-regularization", "0").stdout)["models"]
+    assert bare["probe"]["length_controlled_winrate"] > bare["alpaca-7b"]["length_controlled_winrate"]
+
+
+def test_an_index_keyed_difficulty_file_maps_positions_of_the_whole_evaluation_set(tmp_path: Path) -> None:
+    # alpaca_eval's instruction_difficulty.csv numbers the 805 instructions; a file of 30 of them
+    # must still find each one's own row, not the 30 first.
+    reference = alpaca_eval_reference()
+    with (tmp_path / "instruction_difficulty.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["", "instruction_difficulty"])
+        writer.writerows(enumerate(reference.difficulty.tolist()))
+    by_model = {"alpaca-7b": load_annotations(FIXTURE_FILES[0])}
+    from_file = resolve_difficulty(by_model, tmp_path / "instruction_difficulty.csv")
+    shipped = resolve_difficulty(by_model)
+    assert from_file.by_model["alpaca-7b"].tolist() == shipped.by_model["alpaca-7b"].tolist()
+    assert np.array_equal(from_file.anchor_x, shipped.anchor_x)
+    assert shipped.by_model["alpaca-7b"].tolist() == [
+        float(reference.difficulty[reference.keys.index(instruction_key(r.instruction))])
+        for r in by_model["alpaca-7b"]
+    ]

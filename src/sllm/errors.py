@@ -28,3 +28,14 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> UsageError:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
     return UsageError(f"unknown {kind} '{name}'; {hint}")
+
+
+class SllmWarning(UserWarning):
+    """Something the user should know that does not stop the work; the CLI prints it as one line."""
+
+
+def warn(message: str) -> None:
+    """Tell the user once, as one line on stderr (through `warnings`, so library users can filter)."""
+    import warnings
+
+    warnings.warn(message, SllmWarning, stacklevel=3)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 
 T = TypeVar("T")
@@ -65,3 +67,20 @@ def progress_bar(description: str, total: int, enabled: bool) -> Iterator[_Count
         return
     with make_progress() as bar:
         yield _Counter(bar, bar.add_task(description, total=total))
+
+
+#: files smaller than this are read without a progress bar (a few seconds at most)
+BYTE_BAR_MIN = 8 << 20
+
+
+@contextmanager
+def byte_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None] | None]:
+    """A bar over the bytes of a file (read / total, speed, time left) for files of BYTE_BAR_MIN or
+    more; yields its `advance(n_bytes)` function, or None when there is no bar."""
+    if not enabled or total < BYTE_BAR_MIN:
+        yield None
+        return
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=stderr_console, transient=False) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 import typer
 from rich.console import Console
 
 from sllm import __version__
-from sllm.errors import SllmError
+from sllm.errors import SllmError, SllmWarning
 
 app = typer.Typer(
     name="sllm",
@@ -34,9 +36,20 @@ def _global(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Encoding of input files (default: detect; UTF-8, UTF-8 BOM, CP949...)."
+    ),
 ) -> None:
     """sllm: one CLI for the whole small-LLM lifecycle. Run `sllm COMMAND --help` for examples."""
     _state["debug"] = debug
+    from sllm.tracking.clock import mark_command_start
+
+    mark_command_start()  # the command's MLflow run starts here, so its duration covers the work
+    if encoding:
+        from sllm.textio import ENV, resolve_encoding
+
+        os.environ[ENV] = encoding
+        resolve_encoding(__file__, encoding)  # an unknown name fails now, not at the first file
 
 
 def _register_commands() -> None:
@@ -66,16 +79,33 @@ def _register_commands() -> None:
     )
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+    """sllm's own warnings as one plain line; other libraries' warnings as Python prints them."""
+    if issubclass(category, SllmWarning):
+        err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning SllmError into one line and an exit code."""
     _register_commands()
+    warnings.showwarning = _show_warning
     try:
         app()
     except SllmError as exc:
         if _state["debug"] or "--debug" in sys.argv:
             raise
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        from sllm.redact import redact_text  # a message may quote a spec or URL with its key
+
+        err.print(f"[bold red]error:[/bold red] {redact_text(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/yellow]")
+        err.print(
+            "[yellow]interrupted[/yellow]: finished model calls are kept in the cache; "
+            "run the same command again to resume from them"
+        )
         sys.exit(130)

@@ -17,47 +17,88 @@ EXAMPLES = """
 
   sllm judge bias -i judgments.jsonl
   sllm judge bias -i by_gpt4o.jsonl -i by_claude.jsonl --json
+  sllm judge bias -i results/alpaca-7b/weighted_alpaca_eval_gpt4_turbo/annotations.json
+  sllm judge bias -i model_judgment/gpt-3.5-turbo.jsonl -i model_judgment/Llama-2-70b-chat.jsonl \\
+      --judge-name gpt-4
+  sllm judge bias -i my_judge.jsonl --judge-family my-judge=qwen
 
-Reads pairwise judgment files written by `sllm judge pairwise|compare|mtbench` (one or several
-judges; each row names its judge_model). Per judge: position consistency, how often the answer
-shown first wins an inconsistent pair, and how often the longer answer wins. When a judge shares
-a family with a candidate and another judge does not, the candidate's score under both on the
-same pairs and the gap (self-preference) with its standard error.
+Reads sllm's pairwise judgments, alpaca_eval annotations, Arena-Hard judgments (games), MT-Bench
+pairwise judgments and single-answer grades (MT-Bench, arena-bench: two models graded on the same
+question form a pair). Per judge: position consistency and how often the answer shown first wins
+an inconsistent pair (when both orders were judged); how often the longer answer wins a decisive
+verdict, and the length effect with quality held fixed (within each pair of models: win share when
+longer minus when shorter). When a judge shares a family with a candidate and another judge does
+not, the candidate's score under both on the same pairs and the gap (self-preference) with its
+standard error. --judge-name names the judge of rows that do not say; --judge-family sets a
+judge's family (NAME=FAMILY, or FAMILY when there is one judge).
 """
 
 
 @judge_app.command("bias", epilog=EXAMPLES)
 def judge_bias(
-    inputs: list[Path] = typer.Option(..., "--input", "-i", help="Pairwise judgment JSONL (repeat)."),
+    inputs: list[Path] = typer.Option(..., "--input", "-i", help="Judgment file (repeat)."),
+    judge_name: str = typer.Option("unnamed judge", "--judge-name", help="Judge of rows that name none."),
+    judge_family: list[str] | None = typer.Option(
+        None, "--judge-family", help="NAME=FAMILY (repeat), or FAMILY for the only judge."
+    ),
+    baseline: str | None = typer.Option(
+        None, "--baseline", help="Baseline of Arena-Hard files that name none."
+    ),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial", help="Go on when over 5% of rows are unusable."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Measure a judge's position, length and self-preference biases from its judgments."""
-    from sllm.errors import SllmError
     from sllm.judging.bias import judge_biases, self_preference_gaps
-    from sllm.metaeval.records import read_records
+    from sllm.judging.bias_readers import read_judgments
 
-    rows = []
-    for path in inputs:
-        for where, row in read_records(path):
-            for field in ("question_id", "model_a", "model_b", "winner", "judge_model"):
-                if field not in row:
-                    raise SllmError(f"{where}: missing field '{field}' (not a pairwise judgment)")
-            rows.append(row)
+    rows, report = read_judgments(list(inputs), judge_name, baseline)
+    report.check(allow_partial)
     judges = sorted({str(r["judge_model"]) for r in rows})
-    report = {
+    families = _families(judge_family or [], judges)
+    report_out = {
         "judges": {j: judge_biases([r for r in rows if r["judge_model"] == j]) for j in judges},
-        "self_preference": self_preference_gaps(rows),
+        "self_preference": self_preference_gaps(rows, families),
+        "read": report.as_dict(),
     }
     if as_json:
-        print(json.dumps(report))
+        print(json.dumps(report_out))
         return
-    table = Table(title="judge biases (0.5 = none for the shares)")
-    for column in ("judge", "judged", "unparsed", "position consistency", "first shown wins", "longer wins"):
+    Console(stderr=True).print(report.summary(), highlight=False)
+    _print(report_out)
+
+
+def _families(values: list[str], judges: list[str]) -> dict[str, str]:
+    """--judge-family values -> {judge: family}."""
+    from sllm.errors import UsageError
+
+    out = {}
+    for value in values:
+        name, sep, fam = value.rpartition("=")
+        if not sep:
+            if len(judges) != 1:
+                raise UsageError(
+                    f"--judge-family {value}: several judges ({', '.join(judges)}); use NAME=FAMILY"
+                )
+            name, fam = judges[0], value
+        if name not in judges:
+            raise UsageError(f"--judge-family: no judge named '{name}'; judges: {', '.join(judges)}")
+        out[name] = fam.strip().lower()
+    return out
+
+
+def _print(report: dict) -> None:
+    table = Table(title="judge biases (shares: 0.5 = none; length effect: 0 = none)")
+    columns = ("judge", "judged", "unparsed", "position consistency", "first shown wins", "longer wins",
+               "length effect (same pair)")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "judge" else "right")
     for judge, b in report["judges"].items():
         values = (b["position_consistency"], b["first_position_share"], b["longer_answer_share"])
-        cells = ("" if v is None else f"{v:.2f}" for v in values)
-        table.add_row(judge, str(b["n"]), str(b["n_unparsed"]), *cells)
+        cells = ["" if v is None else f"{v:.2f}" for v in values]
+        effect = "" if b["length_effect"] is None else f"{b['length_effect']:+.2f}"
+        table.add_row(judge, str(b["n"]), str(b["n_unparsed"]), *cells, effect)
     Console().print(table)
     if report["self_preference"]:
         gaps = Table(title="self-preference: same-family judge vs the others, same pairs")

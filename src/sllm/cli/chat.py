@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from sllm.cli.app import app
 from sllm.cli.options import ModelOption, NoCacheOption, decoding_values
+from sllm.errors import warn
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -35,18 +37,25 @@ def chat(
     repetition_penalty: float | None = typer.Option(None, "--repetition-penalty", help="1.0 = off."),
     max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", "-n", help="Per reply."),
     seed: int | None = typer.Option(None, "--seed", help="Seed for sampling."),
+    truncate: str | None = typer.Option(
+        None,
+        "--truncate",
+        help="left | right: cut a conversation longer than the context window from this side. "
+        "Default: that turn fails with an error and the history is kept (/reset clears it).",
+    ),
     no_cache: bool = NoCacheOption,
 ) -> None:
     """Talk to a model turn by turn; the whole history is sent each turn."""
+    from sllm.models.context import ContextOverflowError, parse_side
     from sllm.models.spec import open_model
 
     config = decoding_values(
         preset, None, temperature, top_k, top_p, None, repetition_penalty, max_new_tokens, None, seed
-    )
+    ).model_copy(update={"truncate": parse_side(truncate)})
     console = Console()
     lm = open_model(model, use_cache=not no_cache)
     session = ChatSession(system)
-    Console(stderr=True).print(f"[dim]chatting with {model} — {HELP_LINE}[/dim]")
+    Console(stderr=True).print(f"[dim]chatting with {lm.spec} — {HELP_LINE}[/dim]")
     # The prompt marker is for people; piped input gets only the replies on stdout.
     marker = "you> " if sys.stdin.isatty() else ""
     try:
@@ -55,12 +64,28 @@ def chat(
                 line = input(marker)
             except EOFError:
                 break
-            reply = session.handle(line, lambda messages: lm.chat(messages, config).text)
+            try:
+                reply = session.handle(line, lambda messages: _reply(lm, messages, config))
+            except ContextOverflowError as exc:  # the turn fails; the conversation goes on
+                Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+                continue
             if reply is None:
                 break
             console.print(reply, markup=False, highlight=False)
     finally:
         lm.close()
+
+
+def _reply(lm: Any, messages: list[dict[str, str]], config: Any) -> str:
+    """The model's next turn; a notice on stderr when the conversation had to be cut."""
+    from sllm.models.base import GenerationRequest
+    from sllm.models.context import check_request
+
+    request = GenerationRequest.chat(messages, config)
+    cut = check_request(lm, request)  # an over-long conversation fails before any generation
+    if cut is not None:
+        warn(f"the conversation was cut from the {cut.side}: {cut.from_tokens:,} -> {cut.to_tokens:,} tokens")
+    return lm.generate([request])[0].text
 
 
 class ChatSession:
@@ -92,6 +117,10 @@ class ChatSession:
         if not text:
             return ""
         self.turns.append({"role": "user", "content": text})
-        answer = reply_fn(self.messages())
+        try:
+            answer = reply_fn(self.messages())
+        except Exception:
+            self.turns.pop()  # a failed turn leaves the history as it was
+            raise
         self.turns.append({"role": "assistant", "content": answer})
         return answer

@@ -12,6 +12,7 @@ from rich.table import Table
 from sllm.cli.judge import (
     ConfigOption,
     IncludeOption,
+    JudgeFamilyOption,
     JudgeOption,
     NoTrackOption,
     PriceTableOption,
@@ -62,6 +63,7 @@ def judge_compare(  # noqa: PLR0913 - the command's options
     no_cache: bool = NoCacheOption,
     no_track: bool = NoTrackOption,
     price_table: Path | None = PriceTableOption,
+    judge_family: str | None = JudgeFamilyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Judge models' answers pairwise: each against a baseline, or all pairs; then a leaderboard."""
@@ -90,7 +92,7 @@ def judge_compare(  # noqa: PLR0913 - the command's options
     output.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     summary = {
         "output": str(output),
-        "judge_model": judge,
+        "judge_model": lm.spec,
         "configs": configs,
         "baseline": baseline,
         "models": _leaderboard(rows, baseline),
@@ -98,7 +100,7 @@ def judge_compare(  # noqa: PLR0913 - the command's options
         **summarize_pairwise(rows),
         **usage_report(lm, price_table),
     }
-    summary["self_preference_risk"] = warn_self_preference(judge, models)
+    summary["self_preference_risk"] = warn_self_preference(judge, models, judge_family)
     inputs = [p for _, p in map(_named, answers)] + [p for p in (questions, reference) if p]
     summary["run_id"] = track_judging("compare", summary, inputs, [output], not no_track)
     if as_json:

@@ -33,7 +33,9 @@ VALIDATE_EXAMPLES = """
 Checks: the format's fields, empty or whitespace-only contents, role order, exact duplicates
 (warning), token lengths through the model's chat template (and that every row renders),
 the language mix (share of Hangul). Problems name the file, the line (JSONL / CSV), item (JSON
-list) or row (Parquet), and the field. Exit code 1 when there are errors.
+list) or row (Parquet), and the field. Exit code 1 when there are errors. The file is read as
+a stream: memory does not grow with its size (except --output to .csv / .parquet, written whole),
+and files of 8 MB or more show a progress bar by bytes on stderr.
 """
 
 
@@ -51,51 +53,51 @@ def data_validate(
     as_json: bool = JsonOption,
 ) -> None:
     """Check an instruction file and summarise it; optionally write its valid rows."""
-    from sllm.data.digest import DataFile, dataset_digest, track_data
-    from sllm.data.formats import read_examples, write_examples
-    from sllm.data.validate import check_example, duplicates, language_mix, load_tokenizer, template_lengths
+    from sllm.data.digest import DataFile, track_data
+    from sllm.data.formats import ExampleWriter
+    from sllm.data.validate import load_tokenizer, validate_file
+    from sllm.progress import byte_bar
 
-    examples, problems, layout = read_examples(path, fmt)
-    checked = []
-    for example in examples:
-        found = check_example(example, layout)
-        problems += found
-        if not any(p.severity == "error" for p in found):
-            checked.append(example)
-    problems += duplicates(checked)
-    lengths: dict = {}
-    if not no_template and checked:
-        lengths, found = template_lengths(checked, load_tokenizer(model), max_length)
-        problems += found
-        bad = {p.where for p in found if p.severity == "error"}
-        checked = [e for e in checked if e.where not in bad]
+    tokenizer = None if no_template else load_tokenizer(model)
+    writer = ExampleWriter(output) if output is not None else None
+    size = path.stat().st_size if path.is_file() else 0
+    try:
+        # The file streams through once: memory holds counters and a chunk of rows, not the file.
+        with byte_bar(f"validating {path.name}", size) as advance:
+            result = validate_file(path, fmt, tokenizer, max_length, writer.add if writer else None, advance)
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+    problems = result.problems
     errors = [p for p in problems if p.severity == "error"]
-    rows_with_errors = len({p.where for p in errors})
     report = {
         "path": str(path),
-        "format": layout,
-        "rows": len(checked) + rows_with_errors,
-        "valid": len(checked),
+        "format": result.layout,
+        "rows": result.rows,
+        "valid": result.valid,
         "errors": len(errors),
         "warnings": len(problems) - len(errors),
-        "digest": dataset_digest(checked),
-        "tokens": lengths,
-        "language": language_mix(checked),
-        "multi_turn": sum(not e.single_turn for e in checked),
+        "digest": result.summary.digest,
+        "tokens": result.tokens,
+        "language": result.language,
+        "multi_turn": result.summary.multi_turn,
         "problems": [
             {"where": p.where, "field": p.field, "message": p.message, "severity": p.severity}
             for p in problems
         ],  # fmt: skip
         "written": None,
     }
-    if output is not None and (not errors or force) and checked:
-        written = write_examples(checked, output)
+    if writer is not None and (not errors or force) and result.valid:
+        writer.commit()
         report["written"] = str(output)
         files = [
-            DataFile(path.stem, path, checked, layout),
-            DataFile(output.stem, output, checked, written, "output"),
+            DataFile(path.stem, path, [], result.layout, summary=result.summary),
+            DataFile(output.stem, output, [], writer.layout, "output", summary=result.summary),
         ]
         report["run_id"] = track_data("validate", files, {"model": model}, None, not no_track)
+    elif writer is not None:
+        writer.discard()
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
     else:

@@ -23,10 +23,12 @@ EXAMPLES = """
   sllm eval --tasks gsm8k --prompt-style zeroshot-cot --limit 20
   sllm eval --tasks humaneval --gen-kwargs max_new_tokens=256 --limit 10
   sllm eval --tasks gsm8k_cot_self_consistency --gen-kwargs repeats=5,temperature=0.7 --limit 10
+  sllm eval --tasks xsum --model hf:./out,max_length=2048 --truncate left --limit 20
 
 Without --data-dir (or SLLM_DATA_DIR), tasks load from the Hugging Face hub when online, else
 from the small sample bundled with sllm (a warning says so). Results go to
-OUTPUT/<model>/<time>/results.json with every prompt and answer in samples.jsonl.
+OUTPUT/<model>/<time>-<random suffix>/results.json with every prompt and answer in
+samples.jsonl (a new folder per run, so concurrent runs never overwrite each other).
 """
 
 
@@ -86,6 +88,12 @@ def eval_command(
         help="Override generation settings: KEY=VALUE,... (max_new_tokens, temperature, top_p, "
         "top_k, strategy, seed, repeats).",
     ),
+    truncate: str | None = typer.Option(
+        None,
+        "--truncate",
+        help="left | right: cut prompts longer than the context window from this side (log-likelihood "
+        "contexts: always from the left); each cut is recorded in samples.jsonl. Default: error.",
+    ),
     output: str = typer.Option("sllm-results", "--output", "-o", help="Folder for the records."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not record an MLflow run."),
     no_cache: bool = NoCacheOption,
@@ -96,7 +104,8 @@ def eval_command(
 
     from sllm.errors import UsageError
     from sllm.evaluation.pipeline import EvalConfig, evaluate, output_dir
-    from sllm.evaluation.records import results_table, track_evaluation, write_records
+    from sllm.evaluation.records import eval_params, record_evaluation, results_table, write_records
+    from sllm.tracking import track_run
 
     try:
         config = EvalConfig(
@@ -116,22 +125,25 @@ def eval_command(
             system_prompt=system,
             prompt_style=prompt_style,
             gen_kwargs=parse_gen_kwargs(gen_kwargs),
+            truncate=truncate,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UsageError(f"invalid option {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     err = Console(stderr=True)
-    record = evaluate(config, progress=True)
-    sampled = [t for t, source in record["data_sources"].items() if source.startswith("bundled sample")]
-    if sampled:
-        names = ", ".join(sampled[:3]) + (f" and {len(sampled) - 3} more" if len(sampled) > 3 else "")
-        err.print(
-            f"[yellow]warning:[/yellow] {names} ran on the small samples bundled with sllm; "
-            "pass --data-dir for the full data"
-        )
-    folder = output_dir(config)
-    summary = write_records(record, folder)
-    summary["run_id"] = track_evaluation(summary, folder, config.track)
+    # The run spans the work (model loading included): its duration is the evaluation's.
+    with track_run("eval", params=eval_params(config.model_dump()), enabled=config.track) as run:
+        record = evaluate(config, progress=True)
+        sampled = [t for t, source in record["data_sources"].items() if source.startswith("bundled sample")]
+        if sampled:
+            names = ", ".join(sampled[:3]) + (f" and {len(sampled) - 3} more" if len(sampled) > 3 else "")
+            err.print(
+                f"[yellow]warning:[/yellow] {names} ran on the small samples bundled with sllm; "
+                "pass --data-dir for the full data"
+            )
+        folder = output_dir(config)
+        summary = write_records(record, folder)
+        summary["run_id"] = record_evaluation(run, summary, folder)
     if as_json:
         keep = ("model", "results", "samples", "run_id", "cache")
         print(json.dumps({k: summary[k] for k in keep}, default=str))

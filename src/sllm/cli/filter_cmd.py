@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sllm import smoke
 from sllm.cli.data_cmd import NoTrackOption, data_app
 from sllm.cli.options import JsonOption, NoCacheOption
 
@@ -67,15 +68,16 @@ def filter_alpagasus(  # noqa: PLR0913 - the filter's options
     from sllm.usage import usage_report
 
     examples, layout = load_examples(path)
+    examples = list(smoke.head(examples))  # SLLM_SMOKE: a few rows to judge
     names = judge_names([d.strip() for d in dimensions.split(",") if d.strip()], _korean(examples))
     lm = open_model(judge, use_cache=not no_cache)
     rated = rate_examples(examples, lm, names, retries, not as_json, max_new_tokens)
     result = alpagasus_filter(examples, rated, threshold)
-    extra: dict[str, Any] = {"judge_model": judge, "judges": names} | usage_report(lm, price_table)
+    extra: dict[str, Any] = {"judge_model": lm.spec, "judges": names} | usage_report(lm, price_table)
     if scores is not None:
         write_examples([_with_score(e, r) for e, r in zip(examples, rated, strict=True)], scores, "alpaca")
         extra["scores"] = str(scores)
-    params = {"judge": judge, "threshold": threshold, "dimensions": dimensions}
+    params = {"judge": lm.spec, "threshold": threshold, "dimensions": dimensions}
     _finish("alpagasus", path, examples, layout, result, output, removed, params, extra, no_track, as_json)
 
 
@@ -249,7 +251,7 @@ def filter_safety(  # noqa: PLR0913 - the filter's options
         name = "safety_ko" if _korean(examples) else "safety"
         rated = rate_examples(examples, lm, {"harm": name}, retries, not as_json, max_new_tokens)
         harm = [r["harm"]["score"] for r in rated]
-        extra = {"judge_model": judge} | usage_report(lm)
+        extra = {"judge_model": lm.spec} | usage_report(lm)
     result = safety_filter(examples, mask, harm, harm_threshold)
     extra["masked"] = result.info["masked"]
     params = {"mask": mask, "judge": judge, "harm_threshold": harm_threshold if judge else None}

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sllm import smoke
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption, NoCacheOption
 
@@ -90,6 +91,7 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
     as_json: bool,
     track: bool = True,
     price_table: Path | None = None,
+    judge_family: str | None = None,
 ) -> None:
     from sllm.judging.items import load_items
     from sllm.judging.run import summarize_pairwise, summarize_single
@@ -106,9 +108,11 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     summary = summarize_single(rows) if mode == "single" else summarize_pairwise(rows)
-    summary |= {"output": str(output), "judge_model": judge, "configs": configs}
+    summary |= {"output": str(output), "judge_model": lm.spec, "configs": configs}
     summary |= usage_report(lm, price_table)
-    summary["self_preference_risk"] = warn_self_preference(judge, [m for item in items for m in item.models])
+    summary["self_preference_risk"] = warn_self_preference(
+        judge, [m for item in items for m in item.models], judge_family
+    )
     summary["run_id"] = track_judging(mode, summary, [input_path], [output], track)
     if as_json:
         print(json.dumps(summary))
@@ -116,14 +120,17 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
     _print(summary, mode)
 
 
-def warn_self_preference(judge: str, candidates: list[str]) -> list[str]:
-    """Warn (stderr) when the judge may favour a candidate of its own family; return those."""
+def warn_self_preference(judge: str, candidates: list[str], judge_family: str | None = None) -> list[str]:
+    """Warn (stderr) when the judge may favour a candidate of its own family (`judge_family`
+    overrides the family guessed from the judge's name); return those."""
     from sllm.judging.bias import self_preference_risk
+    from sllm.redact import redact_spec
 
-    risky = sorted(set(self_preference_risk(judge, sorted(set(candidates)))))
+    risky = sorted(set(self_preference_risk(judge, sorted(set(candidates)), judge_family)))
     if risky:
+        named = ", ".join(redact_spec(r) for r in risky)  # candidates may be specs with keys
         Console(stderr=True).print(
-            f"[yellow]warning:[/yellow] the judge {judge} is, or shares a family with, {', '.join(risky)}: "
+            f"[yellow]warning:[/yellow] the judge {redact_spec(judge)} is, or shares a family with, {named}: "
             "judges tend to prefer their own family's answers; compare with a judge of another family"
         )
     return risky
@@ -165,6 +172,9 @@ NoTrackOption = typer.Option(False, "--no-track", help="Do not record an MLflow 
 PriceTableOption = typer.Option(
     None, "--price-table", help="YAML of $ per 1M input/output tokens per model (overrides built-in)."
 )
+JudgeFamilyOption = typer.Option(
+    None, "--judge-family", help="The judge's model family (e.g. qwen) for self-preference warnings."
+)
 
 
 @judge_app.command("single", epilog=EXAMPLES)
@@ -179,9 +189,10 @@ def judge_single(
     no_cache: bool = NoCacheOption,
     no_track: bool = NoTrackOption,
     price_table: Path | None = PriceTableOption,
+    judge_family: str | None = JudgeFamilyOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Grade each answer on the judge's scale (MT-Bench: 1-10, "[[rating]]")."""
+    r"""Grade each answer on the judge's scale (MT-Bench: 1-10, "\[\[rating]]")."""  # \[ escapes rich markup
     _run(
         "single",
         judge,
@@ -196,6 +207,7 @@ def judge_single(
         as_json,
         not no_track,
         price_table,
+        judge_family,
     )
 
 
@@ -212,6 +224,7 @@ def judge_pairwise(
     no_cache: bool = NoCacheOption,
     no_track: bool = NoTrackOption,
     price_table: Path | None = PriceTableOption,
+    judge_family: str | None = JudgeFamilyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Compare two answers ("[[A]]" / "[[B]]" / "[[C]]"), in both orders unless --no-swap."""
@@ -229,6 +242,7 @@ def judge_pairwise(
         as_json,
         not no_track,
         price_table,
+        judge_family,
     )
 
 
@@ -312,6 +326,7 @@ def judge_geval(
               "output": str(field_value(r, output_field, w))} for w, r in rows]  # fmt: skip
     if not items:
         raise SllmError(f"{input_path}: no items")
+    items, n = list(smoke.head(items)), smoke.cap(n, smoke.ITEMS)  # SLLM_SMOKE: a few items, samples
     lm = open_model(judge, use_cache=not no_cache)
     records, runs = [], []
     for criterion in chosen:
@@ -328,13 +343,13 @@ def judge_geval(
     from sllm.judging.tracking import track_judging
     from sllm.usage import usage_report
 
-    payload = {"output": str(output), "judge_model": judge, "criteria": runs, "mean_score": means}
+    payload = {"output": str(output), "judge_model": lm.spec, "criteria": runs, "mean_score": means}
     payload |= usage_report(lm, price_table)
     payload["run_id"] = track_judging("geval", payload, [input_path], [output], not no_track)
     if as_json:
         print(json.dumps(payload))
         return
-    table = Table(title=f"G-Eval with {judge}")
+    table = Table(title=f"G-Eval with {lm.spec}")
     for column in ("criterion", "mode", "mean score", "items", "unscored"):
         table.add_column(column)
     for s in runs:

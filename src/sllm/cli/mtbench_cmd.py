@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sllm.cli.judge import NoTrackOption, PriceTableOption, judge_app, judge_items, warn_self_preference
+from sllm import smoke
+from sllm.cli.judge import (
+    JudgeFamilyOption,
+    NoTrackOption,
+    PriceTableOption,
+    judge_app,
+    judge_items,
+    warn_self_preference,
+)
 from sllm.cli.options import JsonOption, NoCacheOption
 
 EXAMPLES = """
@@ -29,13 +37,15 @@ OUT/model_judgment/MODE.jsonl and OUT/summary.json. Everything is cached: a reru
 
 def _candidates(given: list[str]) -> dict[str, str]:
     """NAME=SPEC (the spec may hold its own ,key=value options) or a bare spec named after itself."""
+    from sllm.redact import redact_spec
+
     out = {}
     for part in (p.strip() for p in given if p.strip()):
         name, sep, spec = part.partition("=")
         if sep and ":" not in name and "," not in name:
             out[name] = spec
         else:
-            out[part] = part
+            out[redact_spec(part)] = part  # the name is recorded: never the spec's key
     return out
 
 
@@ -55,6 +65,7 @@ def judge_mtbench(
     no_cache: bool = NoCacheOption,
     no_track: bool = NoTrackOption,
     price_table: Path | None = PriceTableOption,
+    judge_family: str | None = JudgeFamilyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Generate answers of every candidate to MT-Bench's two-turn questions, then judge both turns."""
@@ -69,7 +80,7 @@ def judge_mtbench(
     candidates = _candidates(models)
     if mode == "pairwise" and len(candidates) < 2:
         raise UsageError("pairwise MT-Bench needs at least two --model candidates")
-    asked = load_questions(questions, limit)
+    asked = load_questions(questions, smoke.cap(limit, smoke.ITEMS))  # SLLM_SMOKE: a few questions
     answers = {}
     (output / "model_answer").mkdir(parents=True, exist_ok=True)
     calls: Counter[str] = Counter()
@@ -94,7 +105,7 @@ def judge_mtbench(
     )
     summary = {
         "mode": mode,
-        "judge_model": judge,
+        "judge_model": judge_lm.spec,
         "questions": len(asked),
         "configs": configs,
         "calls": dict(calls),
@@ -104,7 +115,7 @@ def judge_mtbench(
     if mode == "pairwise":
         summary["position_consistency"] = summarize_pairwise(rows)["position_consistency"]
     summary["n_unparsed"] = sum(r["status"] == "unparsed" for r in rows)
-    risky = warn_self_preference(judge, [*candidates, *candidates.values()])
+    risky = warn_self_preference(judge, [*candidates, *candidates.values()], judge_family)
     summary["self_preference_risk"] = [n for n, spec in candidates.items() if n in risky or spec in risky]
     from sllm.judging.tracking import track_judging
 
@@ -119,19 +130,30 @@ def judge_mtbench(
 
 
 def _single_scores(rows: list[dict]) -> dict[str, dict]:
-    """MT-Bench's score: the mean grade per model, per turn and over both turns."""
+    """MT-Bench's score: the mean grade per model, per turn and over both turns (None where no
+    grade parsed), with the counts of graded and unparsed judgments."""
     scores: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    unparsed: dict[str, int] = defaultdict(int)
     for r in rows:
-        if r["score"] is not None:
-            scores[r["model"]][r["turn"]].append(r["score"])
+        grades = scores[r["model"]][r["turn"]]  # every model and turn gets a column, graded or not
+        if r["score"] is None:
+            unparsed[r["model"]] += 1
+        else:
+            grades.append(r["score"])
     out = {}
     for model, turns in scores.items():
         every = [s for t in turns.values() for s in t]
         out[model] = {
-            "score": sum(every) / len(every),
-            **{f"turn_{t}": sum(v) / len(v) for t, v in sorted(turns.items())},
+            "score": sum(every) / len(every) if every else None,
+            **{f"turn_{t}": sum(v) / len(v) if v else None for t, v in sorted(turns.items())},
+            "graded": len(every),
+            "unparsed": unparsed[model],
         }
     return out
+
+
+def _headline(values: dict) -> float | None:
+    return values.get("score", values.get("win_rate_adjusted"))
 
 
 def _print(summary: dict) -> None:
@@ -141,10 +163,16 @@ def _print(summary: dict) -> None:
     table.add_column("model", no_wrap=True)
     for key in first:
         table.add_column(key, justify="right")
-    for model, values in sorted(summary["models"].items(), key=lambda kv: -next(iter(kv[1].values()))):
-        table.add_row(model, *(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values.values()))
+    # Ranked by the headline (score / adjusted win rate); a model with nothing parsed goes last.
+    ranked = sorted(summary["models"].items(), key=lambda kv: -(_headline(kv[1]) or -1.0))
+    for model, values in ranked:
+        table.add_row(
+            model,
+            *("—" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in values.values()),
+        )
     Console().print(table)
-    extra = f"unparsed judgments: {summary['n_unparsed']}; calls: {summary['calls']}"
+    calls = ", ".join(f"{n} {kind}" for kind, n in sorted(summary["calls"].items())) or "none"
+    extra = f"unparsed judgments: {summary['n_unparsed']}; model calls: {calls}"
     if summary.get("position_consistency") is not None:
         extra += f"; position consistency: {summary['position_consistency']:.2f}"
     Console(stderr=True).print(extra)

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sllm import smoke
 from sllm.cli.judge import NoTrackOption, PriceTableOption, cost_line, judge_app
 from sllm.cli.options import JsonOption, NoCacheOption
 
@@ -72,6 +73,7 @@ def judge_rag(
                 row.get("reference"),
             )
         )
+    items = list(smoke.head(items))  # SLLM_SMOKE: a few items
     lm = open_model(judge, use_cache=not no_cache)
     embed = None
     if "answer_relevancy" in chosen:
@@ -103,13 +105,13 @@ def judge_rag(
     from sllm.usage import usage_report
 
     usage = usage_report(lm, price_table)
-    tracked = {"judge_model": judge, **summary, **usage}
+    tracked = {"judge_model": lm.spec, **summary, **usage}
     run_id = track_judging("rag", tracked, [input_path], [output], not no_track)
     if as_json:
-        result = {"metrics": summary, "output": str(output), "judge_model": judge, "run_id": run_id}
+        result = {"metrics": summary, "output": str(output), "judge_model": lm.spec, "run_id": run_id}
         print(json.dumps(result | usage))
         return
-    table = Table(title=f"RAG metrics, judge {judge}")
+    table = Table(title=f"RAG metrics, judge {lm.spec}")
     for column in ("metric", "mean", "scored", "undetermined"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, s in summary.items():

@@ -1,4 +1,5 @@
-"""`sllm rate`: a leaderboard from pairwise battles (Bradley-Terry or online Elo, bootstrap CIs)."""
+"""`sllm rate`: a leaderboard from pairwise battles (Bradley-Terry or online Elo, bootstrap CIs),
+and Arena-Hard's score against a baseline, optionally style-controlled."""
 
 from __future__ import annotations
 
@@ -17,80 +18,108 @@ EXAMPLES = """
 [bold]Examples[/bold]
 
   sllm rate battles.json                               # Chatbot Arena clean_battle JSON
-  sllm rate judgments.jsonl --bootstrap 1000 --json    # sllm pairwise judgments
-  sllm rate battles.json --anchor mixtral-8x7b-instruct-v0.1=1114 --matrix
-  sllm rate battles.json --method elo
+  sllm rate judgments.jsonl --json                     # sllm pairwise judgments
   sllm rate model_judgment/*.jsonl                     # single-answer grades -> per-question battles
+  sllm rate model_judgment/gpt-4-1106-preview/*.jsonl --baseline gpt-4-0314 --style-control
+  sllm rate battles.json --anchor mixtral-8x7b-instruct-v0.1=1114 --matrix
+  sllm rate battles.json --method elo --bootstrap 100
 
 Bradley-Terry (default) is fitted by maximum likelihood without a penalty, as Chatbot Arena
 (base 10, scale 400, 1000 offset; a tie is half a win). Intervals are the 2.5-97.5 percentiles of
-a seeded bootstrap over battles. Online Elo (K=4) depends on battle order; it is for reference.
+a seeded bootstrap over battles (1000 rounds, as FastChat). --baseline adds Arena-Hard's score:
+the win rate against that model predicted by the ratings, with its interval. --style-control
+adds answer length and markdown counts (headers, lists, bold) as covariates, as arena-hard-auto.
+Rows that cannot be used are counted by reason; more than 5% dropped fails unless --allow-partial.
 """
 
 
 @app.command("rate", epilog=EXAMPLES)
-def rate_command(
+def rate_command(  # noqa: PLR0913 - the command's options
     battles_files: list[Path] = typer.Argument(
-        ..., metavar="BATTLES...", help="JSON list or JSONL: battles, or single-answer grades."
+        ..., metavar="BATTLES...", help="JSON list or JSONL: battles, judgments or single-answer grades."
     ),
     method: str = typer.Option("bt", "--method", help="bt (Bradley-Terry MLE) | elo (online)."),
-    bootstrap: int = typer.Option(100, "--bootstrap", min=0, help="Bootstrap rounds for the CI (0: none)."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap rounds for the CI (0: none)."),
     seed: int = typer.Option(42, "--seed", help="Bootstrap seed."),
     anchor: str | None = typer.Option(None, "--anchor", help="MODEL=RATING pins one model's rating."),
+    baseline: str | None = typer.Option(
+        None, "--baseline", help="Arena-Hard score: predicted win rate (%) against this model."
+    ),
+    style_control: bool = typer.Option(
+        False, "--style-control", help="Control for answer length and markdown (Bradley-Terry only)."
+    ),
+    style_features: str = typer.Option(
+        "length,markdown", "--style-features", help="With --style-control: length, markdown or both."
+    ),
     drop_ties: bool = typer.Option(False, "--drop-ties", help="Ignore tied battles."),
     matrix: bool = typer.Option(False, "--matrix", help="Also print the observed win-rate matrix."),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial", help="Rate even when more than 5% of the rows cannot be used."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Rate models from pairwise battles; print a leaderboard with confidence intervals."""
     import numpy as np
 
     from sllm.errors import UsageError
-    from sllm.progress import track_stream
-    from sllm.ratings import fit_bradley_terry, online_elo
     from sllm.ratings.battles import load_battle_files
-    from sllm.ratings.bradley_terry import win_rate_matrix
+    from sllm.ratings.bradley_terry import (
+        baseline_scores,
+        bootstrap_ratings,
+        fit_bradley_terry,
+        style_coefficients,
+        win_rate_matrix,
+    )
+    from sllm.ratings.elo import bootstrap_online_elo, online_elo
+    from sllm.ratings.style import parse_features
 
     if method not in ("bt", "elo"):
         raise UsageError(f"--method must be bt or elo, got '{method}'")
-    pinned = _parse_anchor(anchor)
-    battles, missing = load_battle_files(list(battles_files), drop_ties=drop_ties)
-    fit = (lambda b: fit_bradley_terry(b, anchor=pinned)) if method == "bt" else online_elo
-    ratings = fit(battles)
-    rng = np.random.default_rng(seed)
-    samples: dict[str, list[float]] = {m: [] for m in ratings}
-    rounds = (rng.integers(0, len(battles), size=len(battles)) for _ in range(bootstrap))
-    for picked in track_stream(rounds, bootstrap, "bootstrap", not as_json):
-        for model, value in fit([battles[i] for i in picked]).items():
-            samples[model].append(value)
+    if method == "elo" and (style_control or baseline):
+        raise UsageError("--style-control and --baseline need --method bt")
+    features = parse_features(style_features) if style_control else ()
+    pinned = _parse_anchor(anchor) or ((baseline, 1000.0) if baseline else None)
+    battles, report = load_battle_files(list(battles_files), drop_ties, allow_partial, baseline)
+    if method == "bt":
+        ratings = fit_bradley_terry(battles, anchor=pinned, features=features)
+        samples = bootstrap_ratings(battles, bootstrap, seed, anchor=pinned, features=features)
+    else:
+        ratings = online_elo(battles)
+        samples = bootstrap_online_elo(battles, bootstrap, seed)
     games = Counter(m for b in battles for m in (b.model_a, b.model_b))
     table = {
         model: {
             "rating": rating,
-            "ci_low": float(np.percentile(samples[model], 2.5)) if samples[model] else None,
-            "ci_high": float(np.percentile(samples[model], 97.5)) if samples[model] else None,
+            "ci_low": float(np.percentile(samples[model], 2.5)) if samples.get(model) else None,
+            "ci_high": float(np.percentile(samples[model], 97.5)) if samples.get(model) else None,
             "n": games[model],
         }
         for model, rating in ratings.items()
     }
+    payload: dict = {
+        "ratings": table,
+        "method": method,
+        "bootstrap": bootstrap,
+        "seed": seed,
+        "n_battles": len(battles),
+        "read": report.as_dict(),
+        "missing_grades": sum(n for reason, n in report.dropped.items() if reason.startswith("unparsed")),
+    }
+    if baseline:
+        payload["baseline"] = baseline
+        payload["scores"] = baseline_scores(ratings, samples, baseline)
+    if features:
+        payload["style_features"] = list(features)
+        payload["style_coefficients"] = style_coefficients(battles, features)
+    if matrix:
+        payload["win_rate_matrix"] = win_rate_matrix(battles)
     if as_json:
-        payload = {
-            "ratings": table,
-            "method": method,
-            "bootstrap": bootstrap,
-            "n_battles": len(battles),
-            "missing_grades": missing,
-        }
-        if matrix:
-            payload["win_rate_matrix"] = win_rate_matrix(battles)
         print(json.dumps(payload))
         return
-    _print(table, method, len(battles), bootstrap)
-    if missing:
-        Console(stderr=True).print(
-            f"[yellow]note:[/yellow] {missing} grades were missing (unparsed) and left out"
-        )
+    Console(stderr=True).print(report.summary(), highlight=False)
+    _print(payload)
     if matrix:
-        _print_matrix(win_rate_matrix(battles))
+        _print_matrix(payload["win_rate_matrix"])
 
 
 def _parse_anchor(text: str | None) -> tuple[str, float] | None:
@@ -108,19 +137,38 @@ def _parse_anchor(text: str | None) -> tuple[str, float] | None:
     raise UsageError(f"--anchor: expected MODEL=RATING, got '{text}'")
 
 
-def _print(table: dict, method: str, n: int, bootstrap: int) -> None:
-    title = f"{'Bradley-Terry' if method == 'bt' else 'online Elo'} ratings from {n} battles"
+def _print(payload: dict) -> None:
+    method, bootstrap = payload["method"], payload["bootstrap"]
+    title = (
+        f"{'Bradley-Terry' if method == 'bt' else 'online Elo'} ratings from {payload['n_battles']} battles"
+    )
+    if payload.get("style_features"):
+        title += f", controlled for {' + '.join(payload['style_features'])}"
     out = Table(title=title + (f" (95% CI, {bootstrap} bootstrap rounds)" if bootstrap else ""))
-    for column in ("rank", "model", "rating", "95% CI", "battles"):
+    scores = payload.get("scores")
+    columns = ["rank", "model", "rating", "95% CI", "battles"]
+    if scores:
+        columns[2:2] = [f"score vs {payload['baseline']} (%)", "score 95% CI"]
+    for column in columns:
         out.add_column(column, justify="left" if column == "model" else "right")
-    for rank, (model, row) in enumerate(table.items(), start=1):
+    for rank, (model, row) in enumerate(payload["ratings"].items(), start=1):
+        cells = [str(rank), model]
+        if scores:
+            s = scores[model]
+            cells += [
+                f"{s['score']:.1f}",
+                "" if s["ci_low"] is None else f"({s['ci_low']:.1f}, {s['ci_high']:.1f})",
+            ]
         ci = (
             ""
             if row["ci_low"] is None
             else f"-{row['rating'] - row['ci_low']:.1f} / +{row['ci_high'] - row['rating']:.1f}"
         )
-        out.add_row(str(rank), model, f"{row['rating']:.1f}", ci, str(row["n"]))
+        out.add_row(*cells, f"{row['rating']:.1f}", ci, str(row["n"]))
     Console().print(out)
+    if payload.get("style_coefficients"):
+        shown = ", ".join(f"{k} {v:+.3f}" for k, v in payload["style_coefficients"].items())
+        Console().print(f"style coefficients (log-odds per s.d. of the difference): {shown}")
 
 
 def _print_matrix(matrix: dict[str, dict[str, float]]) -> None:

@@ -48,8 +48,18 @@ def list_command(
     Console().print(table)
 
 
-@runs_app.command("show", epilog="[bold]Example[/bold]\n\n  sllm runs show 3f2a9c…")
-def show_command(run_id: str = typer.Argument(..., help="Run id."), as_json: bool = JsonOption) -> None:
+SHOW_EXAMPLES = """[bold]Examples[/bold]
+
+  sllm runs show 3f2a9c1b7d0e          # any unique prefix of the id, as `runs list` shows it
+  sllm runs show 3f2a9c1b7d0e --json
+"""
+
+
+@runs_app.command("show", epilog=SHOW_EXAMPLES)
+def show_command(
+    run_id: str = typer.Argument(..., help="Run id, or a unique prefix of it (as `runs list` shows)."),
+    as_json: bool = JsonOption,
+) -> None:
     """Show one run: params, metrics, tags, dataset inputs and artifacts."""
     from sllm.tracking import get_run
 
@@ -65,6 +75,24 @@ def show_command(run_id: str = typer.Argument(..., help="Run id."), as_json: boo
         for key, value in sorted((run.get(section) or {}).items()):
             table.add_row(key, str(value))
         console.print(table)
-    for key in ("datasets", "artifacts"):
-        if run.get(key):
-            console.print(f"[bold]{key}[/bold]: {json.dumps(run[key], default=str)}")
+    if run.get("datasets"):
+        table = Table(title="datasets")
+        for column in ("name", "role", "digest", "source"):
+            table.add_column(column, overflow="fold")
+        for d in run["datasets"]:
+            role = d["tags"].get("mlflow.data.context", "")
+            table.add_row(d["name"], role, d["digest"], _source_path(d["source"]))
+        console.print(table)
+    if run.get("artifacts"):
+        console.print("[bold]artifacts[/bold]: " + ", ".join(run["artifacts"]), highlight=False)
+
+
+def _source_path(source: str) -> str:
+    """A dataset source as MLflow stores it (a JSON blob) reduced to its path or URL."""
+    try:
+        value = json.loads(source)
+    except (TypeError, ValueError):
+        return str(source)
+    if isinstance(value, dict):
+        return str(value.get("uri") or value.get("url") or value.get("path") or value)
+    return str(value)

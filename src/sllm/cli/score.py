@@ -27,8 +27,10 @@ EXAMPLES = """
   sllm score sql_execution -p predicted.sql.txt -r gold.sql.txt --option database=./shop.sqlite
 
 Files hold one text per line, or JSONL with a `text` field (`--field` picks another; a
-references field may hold a list of references). Tokenizers: default (rouge-score's, English),
-whitespace, char, ko (Korean morphemes), model:PATH. Reference-free metrics (distinct_n,
+references field may hold a list of references); UTF-8, UTF-8 with BOM and CP949 are detected
+(`sllm --encoding NAME score ...` forces one). Tokenizers: default (rouge-score's, English),
+whitespace, char, ko (Korean morphemes), model:PATH; Korean texts get `ko` unless --tokenizer
+says otherwise (with a warning either way). Reference-free metrics (distinct_n,
 repetition, self_bleu) need no --references. `sllm tasks metrics` lists every metric.
 """
 
@@ -46,6 +48,7 @@ def score_command(
     """Score predictions against references with one metric; print corpus-level values."""
     from sllm.errors import UsageError
     from sllm.metrics import corpus_score, get_metric, get_tokenizer
+    from sllm.metrics.tokenizers import choose_tokenizer
 
     spec = get_metric(metric)
     options = parse_key_values(option or [], "--option")
@@ -63,6 +66,12 @@ def score_command(
         refs = [v if isinstance(v, list) else [v] for v in read_texts(references, field)]
     if len(preds) != len(refs):
         raise SllmError(f"{predictions} has {len(preds)} texts but {references} has {len(refs)}")
+    if spec.needs_tokenizer and "tokenizer" not in options:
+        # Chosen here (corpus_score would too) so the table can name the tokenizer used.
+        texts = [*preds[:1000], *(r for group in refs[:1000] for r in group)]
+        chosen = choose_tokenizer(metric, texts, None)
+        if chosen is not None:
+            options["tokenizer"] = chosen
     scores = corpus_score(metric, preds, refs, **options)
     tokenizer = options.get("tokenizer", "default")
     payload = {"metric": metric, "tokenizer": tokenizer, "n": len(preds), "scores": scores}
@@ -80,11 +89,12 @@ def score_command(
 def read_texts(path: Path, field: str) -> list[str | list[str]]:
     """One text per line, or the `field` of each JSONL record (errors name file and line)."""
     from sllm.tasks.loaders import load_jsonl
+    from sllm.textio import read_text
 
     if not path.is_file():
         raise SllmError(f"file not found: {path}")
     if path.suffix != ".jsonl":
-        return path.read_text(encoding="utf-8").splitlines()
+        return read_text(path).splitlines()
     records = load_jsonl(path)
     for number, record in enumerate(records, start=1):
         if field not in record:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sllm import smoke
 from sllm.cli.data_cmd import NoTrackOption, data_app
 from sllm.cli.options import JsonOption, NoCacheOption
 
@@ -61,20 +62,20 @@ def data_selfinstruct(  # noqa: PLR0913 - the pipeline's settings, passed throug
     config = SelfInstructConfig(
         seeds=seeds, n=n, batch_size=batch_size, rouge_threshold=rouge_threshold, temperature=temperature,
         top_p=top_p, max_new_tokens=max_new_tokens, instance_max_new_tokens=instance_max_new_tokens,
-        seed=seed, max_batches=max_batches,
+        seed=seed, max_batches=smoke.cap(max_batches, smoke.ITEMS),  # SLLM_SMOKE: a few batches
     )  # fmt: skip
     work = work_dir or output.with_name(output.stem + ".work")
     lm = open_model(generator, use_cache=not no_cache)
     run = SelfInstruct(lm, config, work)
     summary = run.run(progress=not as_json)
-    rows = run.examples(generator, lm.fingerprint())
+    rows = run.examples(lm.spec, lm.fingerprint())
     write_examples(rows, output, "alpaca")
     seed_path = BUNDLED.get(seeds, Path(seeds))
     seed_rows, seed_layout = load_examples(seed_path)
     report = summary | {
         "output": str(output),
         "work_dir": str(work),
-        "generator": generator,
+        "generator": lm.spec,
         "output_digest": dataset_digest(rows),
     }
     report |= usage_report(lm, price_table)
@@ -82,7 +83,7 @@ def data_selfinstruct(  # noqa: PLR0913 - the pipeline's settings, passed throug
         DataFile("seed_tasks", seed_path, seed_rows, seed_layout),
         DataFile.output(output, rows, "alpaca"),
     ]
-    params = config.model_dump() | {"generator": generator, "fingerprint": lm.fingerprint()}
+    params = config.model_dump() | {"generator": lm.spec, "fingerprint": lm.fingerprint()}
     metrics = {k: float(v) for k, v in summary.items() if isinstance(v, int)}
     metrics |= {f"decisions.{k}": float(v) for k, v in summary["decisions"].items()}
     report["run_id"] = track_data(

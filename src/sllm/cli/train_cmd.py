@@ -68,22 +68,41 @@ def train_sft(  # noqa: PLR0913 - the shared training options
     _report("sft", settings, result, as_json)
 
 
-PREFERENCE_EXAMPLES = """
+_PAIRS = (
+    "Pairs: JSONL / JSON / CSV / Parquet rows with `prompt` (or `instruction` + `input`), "
+    "`chosen` and `rejected` (strings, or message lists)."
+)
+
+_DPO_NOTE = (
+    "DPO uses the sigmoid loss with beta (0.1); under LoRA the reference model is the base with "
+    "the adapter switched off. Other settings as `sllm train sft --help`."
+)
+_REWARD_NOTE = (
+    "The reward model is a one-logit classifier trained on the pairwise (Bradley-Terry) loss; its "
+    "held-out accuracy is the share of pairs where chosen scores above rejected. Other settings "
+    "as `sllm train sft --help`."
+)
+
+DPO_EXAMPLES = f"""
 [bold]Examples[/bold]
 
   sllm train dpo --data pairs.jsonl beta=0.1 max_steps=200
   sllm train dpo --data pairs.jsonl --model registry:ko-chat@latest precompute_ref_log_probs=true
-  sllm train reward --data pairs.jsonl max_steps=200 --register ko-rm
 
-Pairs: JSONL / JSON / CSV / Parquet rows with `prompt` (or `instruction` + `input`), `chosen`
-and `rejected` (strings, or message lists). DPO uses the sigmoid loss with beta (0.1); under LoRA
-the reference model is the base with the adapter switched off. The reward model is a one-logit
-classifier trained on the pairwise (Bradley-Terry) loss; its held-out accuracy is the share of
-pairs where chosen scores above rejected. Other settings as `sllm train sft --help`.
+{_PAIRS} {_DPO_NOTE}
+"""
+
+REWARD_EXAMPLES = f"""
+[bold]Examples[/bold]
+
+  sllm train reward --data pairs.jsonl max_steps=200 --register ko-rm
+  sllm train reward --data pairs.jsonl --model hf:./my-sft-model learning_rate=1e-5
+
+{_PAIRS} {_REWARD_NOTE}
 """
 
 
-@train_app.command("dpo", epilog=PREFERENCE_EXAMPLES)
+@train_app.command("dpo", epilog=DPO_EXAMPLES)
 def train_dpo(  # noqa: PLR0913 - the shared training options
     overrides: list[str] = OverridesArg,
     config: Path | None = ConfigOption,
@@ -107,7 +126,7 @@ def train_dpo(  # noqa: PLR0913 - the shared training options
     _report("dpo", settings, result, as_json)
 
 
-@train_app.command("reward", epilog=PREFERENCE_EXAMPLES)
+@train_app.command("reward", epilog=REWARD_EXAMPLES)
 def train_reward(  # noqa: PLR0913 - the shared training options
     overrides: list[str] = OverridesArg,
     config: Path | None = ConfigOption,

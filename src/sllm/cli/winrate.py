@@ -18,60 +18,104 @@ EXAMPLES = """
 
   sllm winrate results/*/weighted_alpaca_eval_gpt4_turbo/annotations.json --length-controlled
   sllm winrate annotations.json --length-controlled --difficulty instruction_difficulty.csv --json
-  sllm winrate my_judgments.jsonl
+  sllm winrate judgments.jsonl --length-controlled --gamed-baseline concise.jsonl \\
+      --gamed-baseline verbose.jsonl
 
-Reads alpaca_eval annotations.json (instruction, output_1 = baseline, output_2 = model,
-generator_1, generator_2, preference 1..2) and sllm judgments in the same fields; several
-models may share one file. The length-controlled win rate needs per-instruction difficulty:
---difficulty reads alpaca_eval's instruction_difficulty.csv; without it, difficulty is
-estimated jointly from all the models given (more models give a better estimate).
+Reads alpaca_eval annotations.json / .json.gz (instruction, output_1 = baseline, output_2 = model,
+generator_1, generator_2, preference 1..2) and sllm judgments in the same fields; several models
+may share one file; a placeholder generator_2 ("example") takes its results/<model>/ folder name.
+The length-controlled win rate is alpaca_eval's length_controlled_v1 GLM, regularised toward
+length-gamed versions of the baseline as alpaca_eval does. On AlpacaEval 2.0 (baseline
+gpt4_1106_preview, AlpacaEval's instructions) difficulty and gamed rows come from sllm's shipped
+reference, and a model's LC does not depend on the other files given. Elsewhere difficulty is a
+joint fit over the files (or --difficulty CSV) and the fit is regularised only with
+--gamed-baseline files: the same judge's annotations of a concise and a verbose rewrite of the
+baseline's answers against the baseline.
+More than 5% unusable preferences fails unless --allow-partial.
 """
 
 
 @app.command("winrate", epilog=EXAMPLES)
-def winrate_command(
+def winrate_command(  # noqa: PLR0913 - the command's options
     annotations: list[Path] = typer.Argument(..., metavar="ANNOTATIONS...", help="Annotation files."),
     length_controlled: bool = typer.Option(False, "--length-controlled", help="Add the LC win rate (GLM)."),
-    difficulty: Path | None = typer.Option(None, "--difficulty", help="Instruction difficulty CSV."),
+    difficulty: str = typer.Option(
+        "auto", "--difficulty", help="auto | alpaca_eval | joint | a CSV of instruction difficulties."
+    ),
+    positional: bool = typer.Option(
+        False,
+        "--positional-difficulty",
+        help="Look difficulty up by row position, as alpaca_eval (reproduces its LC for files with gaps).",
+    ),
+    gamed_baseline: list[Path] | None = typer.Option(
+        None, "--gamed-baseline", help="Annotations of a concise / verbose rewrite of the baseline (repeat)."
+    ),
+    regularization: float = typer.Option(
+        0.2,
+        "--lc-regularization",
+        min=0.0,
+        help="Weight of the gamed-baseline rows (alpaca_eval: 0.2; 0 = none).",
+    ),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial", help="Go on when more than 5% of the preferences are unusable."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Win rate with standard error per model, and optionally the length-controlled win rate."""
     from sllm.errors import SllmError
-    from sllm.ratings.length_control import estimate_difficulty, length_controlled_winrate, load_difficulty
+    from sllm.ratings.length_control import length_controlled_winrate, resolve_difficulty
+    from sllm.ratings.records import ReadReport
     from sllm.ratings.winrate import head_to_head, load_annotations
 
+    report = ReadReport("annotations", files=[str(p) for p in annotations])
     by_model: dict[str, list] = defaultdict(list)
     for path in annotations:
-        for row in load_annotations(path):
+        for row in load_annotations(path, report):
             by_model[row.generator_2].append(row)
+    report.check(allow_partial)
     baselines = {r.generator_1 for rows in by_model.values() for r in rows}
     if len(baselines) > 1:
         raise SllmError(f"the annotations compare against several baselines ({', '.join(sorted(baselines))})")
     results = {model: head_to_head([r.preference for r in rows]) for model, rows in by_model.items()}
     note = ""
     if length_controlled:
-        instructions = list(dict.fromkeys(r.instruction for rows in by_model.values() for r in rows))
-        if difficulty is not None:
-            table = load_difficulty(difficulty, instructions)
-            note = f"instruction difficulty from {difficulty}"
-        else:
-            table = estimate_difficulty(list(by_model.values()))
-            note = f"instruction difficulty estimated jointly from {len(by_model)} model(s)"
-            if len(by_model) < 3:
-                note += " -- few models: pass more annotation files or --difficulty for a steadier estimate"
+        source = Path(difficulty) if difficulty not in ("auto", "alpaca_eval", "joint") else difficulty
+        gamed: dict[str, list] = defaultdict(list)
+        for path in gamed_baseline or []:
+            for row in load_annotations(path):
+                gamed[f"{path}:{row.generator_2}"].append(row)
+        table = resolve_difficulty(by_model, source, positional, next(iter(baselines)), gamed)
+        note = table.source
+        if (
+            table.source.startswith("instruction difficulty fitted jointly")
+            and len(by_model) + len(gamed) < 3
+        ):
+            note += " -- few models: pass more annotation files or --difficulty for a steadier estimate"
         for model, rows in by_model.items():
-            results[model].update(length_controlled_winrate(rows, table))
+            results[model].update(
+                length_controlled_winrate(
+                    rows, table.by_model[model], table.anchor_x, table.anchor_p, regularization
+                )
+            )
     if as_json:
-        keep = ("win_rate", "standard_error", "length_controlled_winrate", "n_total")
+        keep = ("win_rate", "standard_error", "length_controlled_winrate", "lc_standard_error", "n_total")
         models = {
-            m: {k: r.get(k) for k in keep} | {k: v for k, v in r.items() if k not in keep}
+            m: {k: r.get(k) for k in keep if k in r or k != "lc_standard_error"}
+            | {k: v for k, v in r.items() if k not in keep}
             for m, r in results.items()
         }
-        print(json.dumps({"models": models, "baseline": next(iter(baselines)), "note": note}))
+        payload = {
+            "models": models,
+            "baseline": next(iter(baselines)),
+            "note": note,
+            "read": report.as_dict(),
+        }
+        print(json.dumps(payload))
         return
+    Console(stderr=True).print(report.summary(), highlight=False)
     _print(results, next(iter(baselines)), length_controlled)
     if note:
-        Console(stderr=True).print(note)
+        Console(stderr=True).print(note, highlight=False)
 
 
 def _print(results: dict, baseline: str, lc: bool) -> None:
@@ -80,7 +124,7 @@ def _print(results: dict, baseline: str, lc: bool) -> None:
         "model",
         "win rate",
         "± s.e.",
-        *(["LC win rate"] if lc else []),
+        *(["LC win rate", "± s.e. "] if lc else []),
         "wins",
         "losses",
         "draws",
@@ -95,7 +139,7 @@ def _print(results: dict, baseline: str, lc: bool) -> None:
         r = results[model]
         cells = [model, f"{r['win_rate']:.2f}", f"{r['standard_error']:.2f}"]
         if lc:
-            cells.append(f"{r['length_controlled_winrate']:.2f}")
+            cells += [f"{r['length_controlled_winrate']:.2f}", f"{r['lc_standard_error']:.2f}"]
         cells += [str(r["n_wins"]), str(r["n_wins_base"]), str(r["n_draws"]), str(r["n_total"])]
         table.add_row(*cells)
     Console().print(table)

@@ -19,25 +19,56 @@ from typing import Any
 from sllm.data.examples import Example
 
 
+class DatasetSummary:
+    """Digest, row count and schema of examples seen one at a time (files too big to hold)."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+        self.rows = 0
+        self.multi_turn = 0
+        self.system_prompts = 0
+        self.fields: Counter[str] = Counter()
+
+    def add(self, example: Example) -> None:
+        """Count one example, in file order."""
+        line = json.dumps(example.canonical(), sort_keys=True, ensure_ascii=False, default=str)
+        self.sha.update(line.encode("utf-8") + b"\n")
+        self.rows += 1
+        self.multi_turn += not example.single_turn
+        self.system_prompts += example.system is not None
+        self.fields.update(example.meta.keys())  # keys: a mapping would add its values
+
+    @property
+    def digest(self) -> str:
+        """sha256 (hex) of the examples' canonical content, in order."""
+        return self.sha.hexdigest()
+
+    def schema(self, layout: str) -> dict[str, Any]:
+        """Format, conversation shape and the other fields with how many rows have them."""
+        return {
+            "format": layout,
+            "turns": "multi" if self.multi_turn else "single",
+            "system_prompts": self.system_prompts,
+            "fields": dict(sorted(self.fields.items())),
+        }
+
+    @classmethod
+    def of(cls, examples: list[Example]) -> DatasetSummary:
+        """The summary of a list of examples."""
+        summary = cls()
+        for example in examples:
+            summary.add(example)
+        return summary
+
+
 def dataset_digest(examples: list[Example]) -> str:
     """sha256 (hex) of the examples' canonical content, in order."""
-    sha = hashlib.sha256()
-    for example in examples:
-        line = json.dumps(example.canonical(), sort_keys=True, ensure_ascii=False, default=str)
-        sha.update(line.encode("utf-8") + b"\n")
-    return sha.hexdigest()
+    return DatasetSummary.of(examples).digest
 
 
 def schema_of(examples: list[Example], layout: str) -> dict[str, Any]:
     """Format, conversation shape and the other fields with how many rows have them."""
-    fields = Counter(k for e in examples for k in e.meta)
-    multi = sum(not e.single_turn for e in examples)
-    return {
-        "format": layout,
-        "turns": "multi" if multi else "single",
-        "system_prompts": sum(e.system is not None for e in examples),
-        "fields": dict(sorted(fields.items())),
-    }
+    return DatasetSummary.of(examples).schema(layout)
 
 
 @dataclass(frozen=True)
@@ -49,6 +80,7 @@ class DataFile:
     examples: list[Example]
     layout: str
     role: str = "input"  # input | output
+    summary: DatasetSummary | None = None  # stands for `examples` when they were streamed
 
     @classmethod
     def output(cls, path: Path, examples: list[Example], layout: str) -> DataFile:
@@ -57,12 +89,13 @@ class DataFile:
 
     def describe(self) -> dict[str, Any]:
         """Digest, source, rows and schema (what `sllm data digest` prints)."""
+        summary = self.summary or DatasetSummary.of(self.examples)
         return {
             "name": self.name,
             "path": str(self.path),
-            "digest": dataset_digest(self.examples),
-            "rows": len(self.examples),
-            "schema": schema_of(self.examples, self.layout),
+            "digest": summary.digest,
+            "rows": summary.rows,
+            "schema": summary.schema(self.layout),
             "role": self.role,
         }
 

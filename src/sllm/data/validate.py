@@ -3,11 +3,19 @@ that every row renders through the target model's chat template."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import statistics
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from sllm.data.digest import DatasetSummary
 from sllm.data.examples import Example
-from sllm.data.formats import Problem
+from sllm.data.formats import Problem, stream_examples
+from sllm.data.seen import SeenIndex
 from sllm.errors import SllmError
 
 
@@ -43,21 +51,6 @@ def check_example(example: Example, layout: str) -> list[Problem]:
     return problems
 
 
-def duplicates(examples: list[Example]) -> list[Problem]:
-    """Exact duplicates (same messages), each pointing at its first occurrence."""
-    import json
-
-    first: dict[str, str] = {}
-    found = []
-    for e in examples:
-        key = json.dumps(e.messages, sort_keys=True, ensure_ascii=False)
-        if key in first:
-            found.append(Problem(e.where, "", f"exact duplicate of {first[key]}", "warning"))
-        else:
-            first[key] = e.where
-    return found
-
-
 def load_tokenizer(spec: str) -> Any:
     """The tokenizer of a model spec (default, hf:PATH, or a local folder), without the weights."""
     from transformers import AutoTokenizer
@@ -74,7 +67,7 @@ def load_tokenizer(spec: str) -> Any:
     raise SllmError(f"cannot read a tokenizer from '{spec}': pass default or hf:PATH to --model")
 
 
-def _summary(values: list[int]) -> dict[str, float]:
+def _summary(values: Any) -> dict[str, float]:
     if not values:
         return {}
     ordered = sorted(values)
@@ -87,39 +80,169 @@ def _summary(values: list[int]) -> dict[str, float]:
     }
 
 
+def render_lengths(examples: list[Example], tokenizer: Any) -> list[tuple[int, int] | str]:
+    """Per example, its (prompt, total) token counts through the chat template, or why it does not
+    render. Rendering is per row (cheap); tokenising, the costly part, is one batch call of the
+    fast tokenizer -- the same ids `apply_chat_template(tokenize=True)` gives row by row."""
+    texts: list[str] = []
+    results: list[tuple[int, int] | str | None] = []
+    for e in examples:
+        try:
+            total = tokenizer.apply_chat_template(e.messages, tokenize=False)
+            prompt = tokenizer.apply_chat_template(
+                e.messages[:-1], tokenize=False, add_generation_prompt=True
+            )
+        except Exception as exc:  # any template error: jinja, missing template, unsupported role
+            results.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            continue
+        texts += [prompt, total]
+        results.append(None)
+    counts = iter(
+        [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+    )
+    return [(next(counts), next(counts)) if r is None else r for r in results]
+
+
 def template_lengths(
     examples: list[Example], tokenizer: Any, max_length: int | None
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Prompt and total token counts through the chat template; rows that do not render."""
-    prompt_lengths, total_lengths, problems = [], [], []
-    for e in examples:
-        try:
-            total = tokenizer.apply_chat_template(e.messages, tokenize=True)
-            prompt = tokenizer.apply_chat_template(e.messages[:-1], tokenize=True, add_generation_prompt=True)
-        except Exception as exc:  # any template error: jinja, missing template, unsupported role
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            problems.append(Problem(e.where, "", f"does not render through the chat template: {message}"))
-            continue
-        # transformers 5 returns a BatchEncoding (a mapping, not a dict); older versions a list
-        total = total if isinstance(total, list) else total["input_ids"]
-        prompt = prompt if isinstance(prompt, list) else prompt["input_ids"]
-        total_lengths.append(len(total))
-        prompt_lengths.append(len(prompt))
-        if max_length is not None and len(total) > max_length:
-            problems.append(
-                Problem(e.where, "", f"{len(total)} tokens, over --max-length {max_length}", "warning")
-            )
-    stats = {"prompt": _summary(prompt_lengths), "total": _summary(total_lengths)}
-    stats["over_max_length"] = sum(1 for n in total_lengths if max_length is not None and n > max_length)
-    return stats, problems
+    validator = Validator("", tokenizer, max_length)
+    validator.pending = list(examples)
+    validator.flush()
+    return validator.token_stats(), validator.problems
 
 
-def language_mix(examples: list[Example]) -> dict[str, int]:
-    """Rows by share of Hangul among letters: korean (> 50%), mixed (10-50%), other."""
-    from sllm.prompting.retrieval import hangul_ratio
+TEMPLATE_CHUNK = 256  # examples rendered, then tokenised in one batch call
 
-    mix = {"korean": 0, "mixed": 0, "other": 0}
-    for e in examples:
-        ratio = hangul_ratio([e.text()])
-        mix["korean" if ratio > 0.5 else "mixed" if ratio >= 0.1 else "other"] += 1
-    return mix
+
+@dataclass
+class Validator:
+    """Every check of `sllm data validate`, fed one file row at a time in order. It keeps counters,
+    two token counts and, for the duplicate check, a digest and the location of each distinct
+    conversation (about 55 bytes a row in all) -- never the rows themselves."""
+
+    layout: str
+    tokenizer: Any = None
+    max_length: int | None = None
+    keep: Callable[[Example], None] | None = None  # receives each valid example, in order
+    problems: list[Problem] = field(default_factory=list)
+    summary: DatasetSummary = field(default_factory=DatasetSummary)
+    language: dict[str, int] = field(default_factory=lambda: {"korean": 0, "mixed": 0, "other": 0})
+    pending: list[Example] = field(default_factory=list)
+    error_rows: set[str] = field(default_factory=set)
+    seen: SeenIndex = field(default_factory=SeenIndex)
+    prompt_lengths: array = field(default_factory=lambda: array("I"))
+    total_lengths: array = field(default_factory=lambda: array("I"))
+
+    def add_row(self, examples: list[Example], problems: list[Problem]) -> None:
+        """One row's examples (those that parsed) and the problems found reading it."""
+        self._report(problems)
+        for example in examples:
+            found = check_example(example, self.layout)
+            self._report(found)
+            if any(p.severity == "error" for p in found):
+                continue
+            self.pending.append(example)
+            if len(self.pending) >= TEMPLATE_CHUNK:
+                self.flush()
+
+    def flush(self) -> None:
+        """Run the template check on the pending examples and count the ones that pass."""
+        from sllm.prompting.retrieval import hangul_ratio
+
+        batch, self.pending = self.pending, []
+        self._check_duplicates(batch)
+        if self.tokenizer is None:
+            results: list[tuple[int, int] | str] = [(0, 0)] * len(batch)
+        else:
+            results = render_lengths(batch, self.tokenizer)
+        for example, result in zip(batch, results, strict=True):
+            if isinstance(result, str):
+                self._report(
+                    [Problem(example.where, "", f"does not render through the chat template: {result}")]
+                )
+                continue
+            if self.tokenizer is not None:
+                self._count_tokens(example, *result)
+            self.summary.add(example)
+            ratio = hangul_ratio([example.text()])
+            self.language["korean" if ratio > 0.5 else "mixed" if ratio >= 0.1 else "other"] += 1
+            if self.keep is not None:
+                self.keep(example)
+
+    def token_stats(self) -> dict[str, Any]:
+        """Token count summaries (empty when no row reached the template check)."""
+        if not self.total_lengths:
+            return {}
+        over = sum(1 for n in self.total_lengths if self.max_length is not None and n > self.max_length)
+        return {
+            "prompt": _summary(self.prompt_lengths),
+            "total": _summary(self.total_lengths),
+            "over_max_length": over,
+        }
+
+    def _count_tokens(self, example: Example, prompt: int, total: int) -> None:
+        self.prompt_lengths.append(prompt)
+        self.total_lengths.append(total)
+        if self.max_length is not None and total > self.max_length:
+            message = f"{total} tokens, over --max-length {self.max_length}"
+            self._report([Problem(example.where, "", message, "warning")])
+
+    def _check_duplicates(self, batch: list[Example]) -> None:
+        """Exact duplicates (same messages), each pointing at its first occurrence."""
+        # 64-bit digests: for a million rows the chance of any false match is about 1e-8.
+        digests = [
+            int.from_bytes(hashlib.blake2b(_messages_key(e), digest_size=8).digest(), "big") for e in batch
+        ]
+        for example, first in zip(batch, self.seen.first_of(digests, [e.where for e in batch]), strict=True):
+            if first is not None:
+                self._report([Problem(example.where, "", f"exact duplicate of {first}", "warning")])
+
+    def _report(self, problems: list[Problem]) -> None:
+        self.problems += problems
+        self.error_rows.update(p.where for p in problems if p.severity == "error")
+
+
+def _messages_key(example: Example) -> bytes:
+    return json.dumps(example.messages, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What `sllm data validate` reports about one file."""
+
+    layout: str
+    rows: int
+    valid: int
+    problems: list[Problem]
+    tokens: dict[str, Any]
+    language: dict[str, int]
+    summary: DatasetSummary
+
+
+def validate_file(
+    path: str | Path,
+    fmt: str = "auto",
+    tokenizer: Any = None,
+    max_length: int | None = None,
+    keep: Callable[[Example], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Validation:
+    """Check a file row by row, in bounded memory; `keep` receives each valid example, `progress`
+    the bytes read (see `raw_rows`). Without a tokenizer, token counts and the template are skipped."""
+    layout, rows = stream_examples(path, fmt, progress)
+    validator = Validator(layout, tokenizer, max_length, keep, seen=SeenIndex(prefix=str(path)))
+    for examples, problems in rows:
+        validator.add_row(examples, problems)
+    validator.flush()
+    valid = validator.summary.rows
+    return Validation(
+        layout=layout,
+        rows=valid + len(validator.error_rows),
+        valid=valid,
+        problems=validator.problems,
+        tokens=validator.token_stats(),
+        language=validator.language,
+        summary=validator.summary,
+    )

@@ -29,6 +29,7 @@ class Instance:
     outputs: list[Any] = field(default_factory=list)
     reasoning: list[str] | None = None  # two-stage CoT: stage-one outputs
     answer_prompts: list[str] | None = None
+    truncated: dict[str, Any] | None = None  # the prompt's cut, when --truncate had to make one
 
 
 def _context(spec: TaskSpec, doc: Doc) -> dict[str, Any]:

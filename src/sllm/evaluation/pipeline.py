@@ -16,13 +16,17 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from sllm import smoke
 from sllm.evaluation.cot import STYLES, answer_requests, apply_prompt_style, attach_answers
 from sllm.evaluation.generation import as_chat, build_generation_instances, corpus_metrics, score_generation
 from sllm.evaluation.instances import Instance, build_instances, build_rolling_instances
 from sllm.evaluation.mc_generate import score_letters, to_generation
+from sllm.evaluation.records import new_run_folder
 from sllm.evaluation.scoring import MC_CORPUS_METRICS, macro_f1, mean_stderr, score_instance
+from sllm.evaluation.window import fit_to_window
 from sllm.metrics.perplexity import perplexities
 from sllm.models.base import LM, LoglikelihoodRequest
+from sllm.redact import redact_spec
 from sllm.tasks.data import load_task_data
 from sllm.tasks.registry import get_registry
 from sllm.tasks.spec import TaskSpec
@@ -58,6 +62,9 @@ class EvalConfig(BaseModel):
     gen_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="override generation settings of generation tasks"
     )
+    truncate: Literal["left", "right"] | None = Field(
+        None, description="cut prompts longer than the context window from this side; None = error"
+    )
     use_cache: bool = True
     output: str = "sllm-results"
     track: bool = True
@@ -86,7 +93,8 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
     meta: dict[str, dict[str, Any]] = {}
     for spec in specs:
         data = load_task_data(spec, config.data_dir)
-        docs = data.docs[: config.limit] if config.limit else data.docs
+        limit = smoke.cap(config.limit, smoke.DOCS)  # SLLM_SMOKE: a few documents per task
+        docs = data.docs[:limit] if limit else data.docs
         k = spec.fewshot.num_fewshot if config.num_fewshot is None else config.num_fewshot
         build = BUILDERS[spec.output_type]
         pool = spec.fewshot.samples or data.fewshot_docs
@@ -103,15 +111,18 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
             "digest": docs_digest(docs),
             "generated_mc": generated_mc,
         }
+    truncated = fit_to_window(lm, per_task, config.truncate)  # before any model work
     _run_requests(
         lm, per_task, specs, progress, {t for t, m in meta.items() if m["generated_mc"]}, config.chat
     )
     results, samples = _score(per_task, meta)
+    for task, count in truncated.items() if config.truncate else ():
+        results[task]["truncated"] = count
     groups = _group_results(registry.groups, config.tasks, meta, samples)
     return {
-        "model": config.model,
+        "model": redact_spec(config.model),
         "model_fingerprint": lm.fingerprint(),
-        "config": config.model_dump(),
+        "config": config.model_dump() | {"model": redact_spec(config.model)},
         "results": {**results, **groups},
         "groups": {g: [t for t in registry.groups[g] if t in per_task] for g in groups},
         "versions": {t: m["spec"].version for t, m in meta.items()},
@@ -133,9 +144,14 @@ def _configured(spec: TaskSpec, config: EvalConfig, registry: Any) -> TaskSpec:
 
 
 def _cache_counts(lm: LM) -> dict[str, int]:
-    """How many requests the cache answered and how many the model computed in this run."""
+    """How many requests the cache answered (`waited`: of those, computed meanwhile by another
+    run sharing the cache) and how many the model computed in this run."""
     inner = getattr(lm, "inner", lm)
-    return {"hits": int(getattr(lm, "hits", 0)), "computed": int(sum(inner.calls.values()))}
+    return {
+        "hits": int(getattr(lm, "hits", 0)),
+        "waited": int(getattr(lm, "waited", 0)),
+        "computed": int(sum(inner.calls.values())),
+    }
 
 
 def _run_requests(
@@ -211,6 +227,9 @@ def _score(
                 best = [int(np.argmax(r["loglikelihoods"])) for r in rows]
                 extra["f1_macro"] = macro_f1([r["gold"] for r in rows], best)
         samples[task] = rows
+        for inst, row in zip(instances, rows, strict=True):
+            if inst.truncated is not None:
+                row["truncated"] = inst.truncated
         metrics: dict[str, float] = {}
         for name in keys:
             metrics[name], metrics[f"{name}_stderr"] = mean_stderr([r[name] for r in rows])
@@ -288,6 +307,6 @@ def docs_digest(docs: list[dict[str, Any]]) -> str:
 
 
 def output_dir(config: EvalConfig) -> Path:
-    """Folder for this run's records: OUTPUT/<model slug>/<UTC timestamp>."""
-    slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in config.model)[:80]
-    return Path(config.output) / slug / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    """A new folder for this run's records: OUTPUT/<model slug>/<UTC timestamp>-<random suffix>."""
+    slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in redact_spec(config.model))[:80]
+    return new_run_folder(Path(config.output) / slug)

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from sllm import __version__
+
+if TYPE_CHECKING:
+    from sllm.tracking import RunRecorder
+
+
+def new_run_folder(parent: Path) -> Path:
+    """Create and return a folder no other run uses: PARENT/<UTC timestamp>-<6 random hex digits>.
+
+    Two runs finishing in the same second each get their own (created with exist_ok=False).
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    while True:
+        folder = parent / f"{stamp}-{secrets.token_hex(3)}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
 
 
 def write_records(record: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -53,40 +74,49 @@ def results_table(summary: dict[str, Any]) -> Table:
     return table
 
 
-def track_evaluation(summary: dict[str, Any], folder: Path, enabled: bool) -> str | None:
-    """Record the evaluation as an MLflow run; return its id (None when tracking is off)."""
-    if not enabled:
-        return None
-    from sllm.tracking import track_run
-
-    config = summary["config"]
-    params = {
-        "model": summary["model"],
-        "model_fingerprint": summary["model_fingerprint"],
+def eval_params(config: dict[str, Any]) -> dict[str, Any]:
+    """The params an eval run is recorded with, known before any work starts."""
+    return {
+        "model": config["model"],
         "tasks": ",".join(config["tasks"]),
         "num_fewshot": config["num_fewshot"],
         "limit": config["limit"],
         "data_dir": config["data_dir"],
     }
-    with track_run("eval", params=params, tags={"sllm.command": "eval"}) as run:
-        metrics = {
-            f"{task}/{name}": value
-            for task, values in summary["results"].items()
-            for name, value in values.items()
-            if isinstance(value, float) and not math.isnan(value)
-        }
-        run.log_metrics(metrics)
-        for task, source in summary["data_sources"].items():
-            run.log_dataset(
-                task,
-                digest=summary["data_digests"][task],
-                source=source,
-                n_rows=summary["results"][task]["n"],
-                context="evaluation",
-            )
-        run.log_artifact(str(folder / "results.json"))
-        run.log_artifact(str(folder / "samples.jsonl"))
-        return run.run_id
+
+
+def record_evaluation(run: RunRecorder, summary: dict[str, Any], folder: Path) -> str | None:
+    """Log a finished evaluation into its open run; return the run id (None when not tracked)."""
+    run.log_params({"model_fingerprint": summary["model_fingerprint"]})
+    metrics = {
+        f"{task}/{name}": value
+        for task, values in summary["results"].items()
+        for name, value in values.items()
+        if isinstance(value, float) and not math.isnan(value)
+    }
+    run.log_metrics(metrics)
+    for task, source in summary["data_sources"].items():
+        run.log_dataset(
+            task,
+            digest=summary["data_digests"][task],
+            source=source,
+            n_rows=summary["results"][task]["n"],
+            context="evaluation",
+        )
+    run.log_artifact(str(folder / "results.json"))
+    run.log_artifact(str(folder / "samples.jsonl"))
+    return run.run_id
+
+
+def track_evaluation(summary: dict[str, Any], folder: Path, enabled: bool) -> str | None:
+    """Record an evaluation that already ran as a new MLflow run; return its id (None when off).
+
+    `sllm eval` opens its run before the work instead (`eval_params`, `record_evaluation`).
+    """
+    from sllm.tracking import track_run
+
+    with track_run("eval", params=eval_params(summary["config"]), enabled=enabled) as run:
+        return record_evaluation(run, summary, folder)
 
 
 def _clean(value: Any) -> Any:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sllm import smoke
 from sllm.errors import UsageError, unknown_name
 
 Strategy = Literal["greedy", "beam", "sample"]
@@ -17,7 +18,7 @@ class GenerationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     strategy: Strategy = Field("greedy", description="greedy, beam search or sampling")
-    max_new_tokens: int = Field(256, ge=1, description="upper bound on generated tokens")
+    max_new_tokens: int = Field(256, ge=1, validate_default=True, description="cap on generated tokens")
     temperature: float = Field(1.0, gt=0.0, description="softmax temperature (sampling)")
     top_k: int = Field(0, ge=0, description="keep the k most likely tokens; 0 = off (sampling)")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus mass in (0, 1] (sampling)")
@@ -28,6 +29,14 @@ class GenerationConfig(BaseModel):
     stop: tuple[str, ...] = Field((), description="stop sequences, cut from the output")
     ignore_eos: bool = Field(False, description="keep generating past the EOS token")
     seed: int | None = Field(None, description="seed for sampling; fixes the result")
+    truncate: Literal["left", "right"] | None = Field(
+        None, description="cut a prompt too long for the context window from this side; None = error"
+    )
+
+    @field_validator("max_new_tokens")
+    @classmethod
+    def _smoke_tokens(cls, value: int) -> int:
+        return smoke.cap(value, smoke.NEW_TOKENS)  # SLLM_SMOKE: a few new tokens
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -53,7 +62,10 @@ class GenerationConfig(BaseModel):
 
     def cache_key(self) -> dict[str, Any]:
         """Return the settings that change the output, as a canonical dict."""
-        return self.model_dump(mode="json")
+        key = self.model_dump(mode="json")
+        if self.truncate is None:  # keys of requests that never needed a cut stay as they were
+            del key["truncate"]
+        return key
 
 
 PRESETS: dict[str, dict[str, Any]] = {

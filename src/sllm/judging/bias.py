@@ -5,36 +5,26 @@ on the same pairs we measure the gap. Position and length bias are measured per 
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
-FAMILIES = (
-    "gpt-4", "gpt-3.5", "o1", "o3", "claude", "gemini", "gemma", "llama", "mixtral", "mistral", "qwen",
-    "deepseek", "phi", "smollm", "vicuna", "alpaca", "falcon", "yi", "solar", "exaone", "command-r",
-)  # fmt: skip
+from sllm.judging.families import family, same_family
+from sllm.ratings.records import normalize_id, normalize_turn
+
+__all__ = ["family", "judge_biases", "self_preference_gaps", "self_preference_risk"]
 
 
-def family(name: str) -> str | None:
-    """The model family a spec or model name points to, if recognisable."""
-    text = name.lower()
-    if text.strip() == "default":
-        return "smollm"  # sllm's default model is SmolLM2
-    for candidate in FAMILIES:
-        if re.search(rf"(^|[^a-z0-9]){re.escape(candidate)}", text):
-            return candidate
-    return None
-
-
-def self_preference_risk(judge: str, candidates: list[str]) -> list[str]:
-    """Candidates that are the judge itself or of the judge's family."""
-    own = family(judge)
-    return [c for c in candidates if c == judge or (own is not None and family(c) == own)]
+def self_preference_risk(judge: str, candidates: list[str], judge_family: str | None = None) -> list[str]:
+    """Candidates that are the judge itself or of the judge's family (`judge_family` overrides)."""
+    return [c for c in candidates if same_family(judge, c, judge_family)]
 
 
 def _key(row: dict[str, Any]) -> tuple[str, int, str, str]:
-    return (str(row["question_id"]), int(row.get("turn", 1)), str(row["model_a"]), str(row["model_b"]))
+    where = f"question {row.get('question_id')}"
+    return (normalize_id(row["question_id"]), normalize_turn(row.get("turn"), where), str(row["model_a"]),
+            str(row["model_b"]))  # fmt: skip
 
 
 def _points(row: dict[str, Any], model: str) -> float:
@@ -44,22 +34,67 @@ def _points(row: dict[str, Any], model: str) -> float:
     return 1.0 if row[row["winner"]] == model else 0.0
 
 
+def _lengths(row: dict[str, Any]) -> tuple[int, int] | None:
+    """Lengths (characters) of model_a's and model_b's answers, if the row carries them."""
+    if row.get("len_a") is not None and row.get("len_b") is not None:
+        return int(row["len_a"]), int(row["len_b"])
+    if isinstance(row.get("output_1"), str) and isinstance(row.get("output_2"), str):
+        return len(row["output_1"]), len(row["output_2"])  # sllm's rows: output_1 is model_a's
+    return None
+
+
+def _longer_won(row: dict[str, Any]) -> bool | None:
+    """True when the longer answer won a decisive verdict, None when it cannot tell."""
+    lengths = _lengths(row)
+    if row["winner"] not in ("model_a", "model_b") or lengths is None or lengths[0] == lengths[1]:
+        return None
+    return (lengths[0] > lengths[1]) == (row["winner"] == "model_a")
+
+
+def length_effect_within_pairs(rows: list[dict[str, Any]]) -> tuple[float | None, int]:
+    """Quality-controlled length bias: within each pair of models, the share of decisive verdicts
+    a model wins when its answer is the longer minus when it is the shorter, averaged over pairs
+    (weighted by verdicts); the two models' quality is the same on both sides of the difference.
+    0 = no length effect beyond quality. Also the number of verdicts it rests on."""
+    by_pair: dict[tuple[str, str], list[tuple[bool, bool]]] = defaultdict(list)
+    for row in rows:
+        longer = _longer_won(row)
+        if longer is None:
+            continue
+        a, b = str(row["model_a"]), str(row["model_b"])
+        first, second = sorted((a, b))
+        first_won = (row["winner"] == "model_a") == (a == first)
+        first_longer = first_won == longer
+        by_pair[(first, second)].append((first_longer, first_won))
+    effects, weights = [], []
+    for verdicts in by_pair.values():
+        when_longer = [won for longer, won in verdicts if longer]
+        when_shorter = [won for longer, won in verdicts if not longer]
+        if when_longer and when_shorter:
+            effects.append(np.mean(when_longer) - np.mean(when_shorter))
+            weights.append(len(verdicts))
+    if not effects:
+        return None, 0
+    return float(np.average(effects, weights=weights)), int(sum(weights))
+
+
 def judge_biases(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Position and length bias of one judge's pairwise verdicts.
 
     position_consistency: share of swapped pairs with the same winner in both orders;
     first_position_share: among inconsistent pairs, how often the answer shown first won both
     times (0.5 = no preference for a position); longer_answer_share: among decisive verdicts,
-    how often the longer answer won (0.5 = no length preference).
+    how often the longer answer won (0.5 = no length preference, but a better model that also
+    writes more raises it); length_effect: the same within each model pair, quality held fixed
+    (0 = none; see length_effect_within_pairs).
     """
     parsed = [r for r in rows if r.get("winner") is not None]
     swapped = [r for r in parsed if r.get("consistent") is not None]
     flipped = [r for r in swapped if not r["consistent"]]
     letters = [(str(r["verdict"])[:1], str(r["verdict_swapped"])[:1]) for r in flipped]
     positional = [v for v in letters if v in (("A", "A"), ("B", "B"))]
-    decisive = [r for r in parsed if r["winner"] != "tie" and "output_1" in r]
-    by_length = [r for r in decisive if len(r["output_1"]) != len(r["output_2"])]
-    longer = [r for r in by_length if (len(r["output_1"]) > len(r["output_2"])) == (r["winner"] == "model_a")]
+    by_length = [won for won in map(_longer_won, parsed) if won is not None]
+    effect, n_effect = length_effect_within_pairs(parsed)
     return {
         "n": len(rows),
         "n_unparsed": len(rows) - len(parsed),
@@ -67,14 +102,24 @@ def judge_biases(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "first_position_share": (
             sum(v == ("A", "A") for v in positional) / len(positional) if positional else None
         ),
-        "longer_answer_share": len(longer) / len(by_length) if by_length else None,
+        "longer_answer_share": sum(by_length) / len(by_length) if by_length else None,
+        "n_length_verdicts": len(by_length),
+        "length_effect": effect,
+        "n_length_effect": n_effect,
     }
 
 
-def self_preference_gaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def self_preference_gaps(
+    rows: list[dict[str, Any]], judge_families: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """For every judge whose family matches a candidate's: the candidate's score (wins + ties/2)
     under that judge minus under the judges of other families, on the pairs all of them judged,
-    with the standard error of the paired difference."""
+    with the standard error of the paired difference. `judge_families` overrides guessed families."""
+    given = judge_families or {}
+
+    def family_of(judge: str) -> str | None:
+        return given.get(judge) or family(judge)
+
     by_judge: dict[str, dict[tuple[str, int, str, str], dict[str, Any]]] = {}
     for row in rows:
         if row.get("winner") is not None:
@@ -82,8 +127,8 @@ def self_preference_gaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     gaps = []
     models = sorted({m for judged in by_judge.values() for k in judged for m in k[2:]})
     for judge, judged in by_judge.items():
-        own = family(judge)
-        neutral = [j for j in by_judge if family(j) != own or own is None]
+        own = family_of(judge)
+        neutral = [j for j in by_judge if family_of(j) != own or own is None]
         neutral = [j for j in neutral if j != judge]
         for model in models:
             if own is None or family(model) != own or not neutral:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sllm.errors import NotSupportedError, SllmError, unknown_name
 from sllm.generation.config import make_config
+from sllm.judging.fence import Neutraliser
 from sllm.models.base import LM, GenerationRequest, LoglikelihoodRequest
 from sllm.tasks.spec import read_yaml
 
@@ -203,8 +204,9 @@ def geval(
     seed: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Score items ({source, output}) on one criterion; records and a run summary (mode, steps)."""
+    guard = Neutraliser.for_model(lm)  # an output's "<|im_end|>" must stay text, not a control token
     written = write_steps(lm, criterion) if steps == "auto" else None
-    prompts = [form_prompt(criterion, written, it["source"], it["output"]) for it in items]
+    prompts = [form_prompt(criterion, written, guard(it["source"]), guard(it["output"])) for it in items]
     used: Mode = "probability" if mode == "auto" else mode
     if used == "probability":
         try:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from sllm.generation.config import make_config
+from sllm.judging.fence import Neutraliser
 from sllm.models.base import LM, GenerationRequest
 
 METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall")
@@ -119,12 +120,13 @@ class RagJudge:
         self.config = make_config(max_new_tokens=max_new_tokens)
         self.short = make_config(max_new_tokens=8)
         self.embed = embed
+        # Questions, answers and contexts are pasted into raw prompts: their control tokens stay text.
+        self.guard = Neutraliser.for_model(lm)
 
     def _ask(self, prompts: list[str], short: bool = False) -> list[str]:
         config = self.short if short else self.config
-        return [
-            r.text for r in self.lm.generate([GenerationRequest(prompt=p, config=config) for p in prompts])
-        ]
+        requests = [GenerationRequest(prompt=self.guard(p), config=config) for p in prompts]
+        return [r.text for r in self.lm.generate(requests)]
 
     def faithfulness(self, items: list[RagItem]) -> list[dict[str, Any]]:
         """Claims of each answer, each checked against the contexts."""

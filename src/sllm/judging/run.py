@@ -6,6 +6,9 @@ verdict is asked again, up to `retries` times, with a stricter instruction appen
 conversation; after that the item is recorded as unparsed and counted -- never dropped.
 Pairwise judging asks twice with the answers swapped (MT-Bench): the same winner both times
 wins, different winners are a tie (inconsistent), and the position-consistency rate is reported.
+Answers reach the judge fenced by nonce tags with their control tokens broken (judging.fence),
+and a verdict is read only from the judge's final words, never from a copy of an answer
+(judging.parse).
 """
 
 from __future__ import annotations
@@ -16,9 +19,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sllm import smoke
 from sllm.generation.config import make_config
+from sllm.judging.fence import WELL_KNOWN_MARKERS, Neutraliser, fence, fence_note
 from sllm.judging.items import Item
-from sllm.judging.parse import RETRY, parse_arena, parse_first_line_score, parse_pairwise, parse_rating
+from sllm.judging.parse import (
+    RETRY,
+    Candidates,
+    parse_arena,
+    parse_first_line_score,
+    parse_pairwise,
+    parse_rating,
+)
 from sllm.judging.spec import JudgeSpec
 from sllm.models.base import LM, GenerationRequest
 
@@ -48,19 +60,37 @@ def _fields(spec: JudgeSpec, item: Item, order: Sequence[int]) -> dict[str, str]
     return fields
 
 
-def messages(spec: JudgeSpec, item: Item, order: Sequence[int] = (0, 1)) -> list[dict[str, str]]:
-    """The judge's conversation: system prompt, then the filled template."""
+def messages(
+    spec: JudgeSpec, item: Item, order: Sequence[int] = (0, 1), guard: Neutraliser | None = None
+) -> list[dict[str, str]]:
+    """The judge's conversation for one item (see `render`)."""
+    return render(spec, _fields(spec, item, order), guard, f"question {item.question_id}")
+
+
+def render(
+    spec: JudgeSpec, fields: dict[str, str], guard: Neutraliser | None = None, where: str = ""
+) -> list[dict[str, str]]:
+    """The judge's conversation: system prompt (plus the fence note), then the filled template with
+    control tokens broken in every field and each answer fenced by a nonce tag."""
     from sllm.errors import SllmError
 
+    guard = guard or Neutraliser(WELL_KNOWN_MARKERS)
+    fields = {k: guard(v) for k, v in fields.items()}
+    fenced, tag = (
+        fence(fields, [spec.name, spec.system_prompt, spec.prompt_template])
+        if spec.fence_answers
+        else (fields, "")
+    )
     try:
-        user = spec.prompt_template.format(**_fields(spec, item, order))
+        user = spec.prompt_template.format(**fenced)
     except KeyError as exc:
         raise SllmError(
-            f"judge {spec.name}: template field {exc} is missing for question {item.question_id}"
+            f"judge {spec.name}: template field {exc} is missing for {where or 'this item'}"
             + (" (this judge needs a reference answer)" if "ref" in str(exc) else "")
         ) from None
-    system = [{"role": "system", "content": spec.system_prompt}] if spec.system_prompt else []
-    return [*system, {"role": "user", "content": user}]
+    note = fence_note(spec.language, tag) if tag else ""
+    system = "\n\n".join(p for p in (spec.system_prompt, note) if p)
+    return [*([{"role": "system", "content": system}] if system else []), {"role": "user", "content": user}]
 
 
 @dataclass
@@ -81,28 +111,39 @@ class Judge:
 
     def __init__(self, lm: LM, spec: JudgeSpec, retries: int = 2, **decoding: Any) -> None:
         self.lm, self.spec, self.retries = lm, spec, retries
+        self.retries = 0 if smoke.enabled() else retries  # SLLM_SMOKE: no re-asks
         settings = {**spec.decoding, **{k: v for k, v in decoding.items() if v is not None}}
         if settings.get("temperature", 0) == 0:
             settings.pop("temperature", None)
             settings["strategy"] = "greedy"
         self.config = make_config(**settings)
         self.retry_text = spec.retry_instruction or RETRY[spec.parser]
+        #: breaks the judge's control tokens inside candidates' text (its tokenizer's, or well-known)
+        self.guard = Neutraliser.for_model(lm)
 
-    def _parser(self, candidates: Sequence[str]) -> Callable[[str], Any]:
+    def _parser(self, candidates: Candidates) -> Callable[[str], Any]:
         if self.spec.parser == "rating":
             return lambda reply: parse_rating(reply, candidates, self.spec.scale)
         if self.spec.parser == "first_line_score":
-            return lambda reply: parse_first_line_score(reply, self.spec.scale)
+            return lambda reply: parse_first_line_score(reply, self.spec.scale, candidates)
         if self.spec.parser == "arena_hard":
             return lambda reply: parse_arena(reply, candidates)
         return lambda reply: parse_pairwise(reply, candidates)
 
     def ask(
-        self, conversations: list[list[dict[str, str]]], candidates: list[list[str]], progress: bool = False
+        self,
+        conversations: list[list[dict[str, str]]],
+        candidates: Sequence[Candidates],
+        progress: bool = False,
     ) -> list[Verdict]:
-        """Ask every conversation; re-ask the unparsed ones with the stricter instruction."""
+        """Ask every conversation; re-ask the unparsed ones with the stricter instruction.
+
+        `candidates` are, per conversation, the texts the verdict must not be copied from: per
+        position ({"A": [...], "B": [...]}) so that a copy against its source still counts, or a
+        plain list. Control tokens are broken in every message here too, for callers that build
+        their own conversations."""
         parsers = [self._parser(c) for c in candidates]
-        current = [list(c) for c in conversations]
+        current = [self.guard.messages(c) for c in conversations]
         verdicts: list[Verdict | None] = [None] * len(conversations)
         replies: list[list[str]] = [[] for _ in conversations]
         pending = list(range(len(conversations)))
@@ -129,8 +170,9 @@ class Judge:
 
     def single(self, items: list[Item], progress: bool = False) -> list[dict[str, Any]]:
         """Grade each item's answer; one record per item."""
-        conversations = [messages(self.spec, item) for item in items]
-        verdicts = self.ask(conversations, [[a for a in item.answers[0]] for item in items], progress)
+        items = list(smoke.head(items))  # SLLM_SMOKE: a few items
+        conversations = [messages(self.spec, item, guard=self.guard) for item in items]
+        verdicts = self.ask(conversations, [list(item.answers[0]) for item in items], progress)
         return [
             {
                 **self._common(item, conversations[k]),
@@ -145,9 +187,12 @@ class Judge:
 
     def pairwise(self, items: list[Item], swap: bool = True, progress: bool = False) -> list[dict[str, Any]]:
         """Compare each item's two answers (in both orders when swapping); one record per item."""
+        items = list(smoke.head(items))  # SLLM_SMOKE: a few items
         orders = [(0, 1), (1, 0)] if swap else [(0, 1)]
-        conversations = [messages(self.spec, item, order) for item in items for order in orders]
-        candidates = [[a for answers in item.answers for a in answers] for item in items for _ in orders]
+        conversations = [messages(self.spec, item, order, self.guard) for item in items for order in orders]
+        candidates = [
+            {"A": item.answers[order[0]], "B": item.answers[order[1]]} for item in items for order in orders
+        ]
         verdicts = iter(self.ask(conversations, candidates, progress))
         rows = []
         for k, item in enumerate(items):
@@ -248,12 +293,15 @@ def summarize_single(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def pairwise_rates(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Wins, losses, ties and FastChat's adjusted win rate (wins + ties/2) / battles per model."""
+    """Wins, losses, ties and FastChat's adjusted win rate (wins + ties/2) / battles per model;
+    every model of the rows is listed, with None as its rate when none of its verdicts parsed."""
     tally: dict[str, Counter[str]] = defaultdict(Counter)
     for r in rows:
-        if r["winner"] is None:
-            continue
         a, b = r["model_a"], r["model_b"]
+        if r["winner"] is None:
+            tally[a]["unparsed"] += 1
+            tally[b]["unparsed"] += 1
+            continue
         if r["winner"] == "tie":
             tally[a]["ties"] += 1
             tally[b]["ties"] += 1
@@ -268,6 +316,7 @@ def pairwise_rates(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "wins": t["wins"],
             "losses": t["losses"],
             "ties": t["ties"],
-            "win_rate_adjusted": (t["wins"] + t["ties"] / 2) / n,
+            "win_rate_adjusted": (t["wins"] + t["ties"] / 2) / n if n else None,
+            "unparsed": t["unparsed"],
         }
     return out

@@ -33,6 +33,11 @@ class JudgeSpec(BaseModel):
         description="appended on a retry when the reply did not parse (default per parser)",
     )
     language: str = "en"
+    fence_answers: bool = Field(
+        True,
+        description="wrap each answer in <answer-NONCE> tags and tell the judge (False: FastChat's prompt "
+        "exactly, fences of plain text only)",
+    )
     decoding: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0, "max_new_tokens": 2048})
     source: str = ""
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sllm.errors import SllmError
 from sllm.metaeval.records import read_records
+from sllm.ratings.records import normalize_id, normalize_turn
 
 Key = tuple[str, str, str, int]
 
@@ -60,8 +61,9 @@ def load_votes(path: str | Path, judge: str | None = None) -> dict[Key, list[str
         a, b, winner = str(record["model_a"]), str(record["model_b"]), str(record["winner"])
         if _category(winner) not in ("model_a", "model_b", "tie"):
             raise SllmError(f"{where}: field 'winner' must be model_a, model_b or a tie, got {winner!r}")
-        turn = int(record.get("turn", 1))
-        key = (str(record["question_id"]), a, b, turn) if a < b else (str(record["question_id"]), b, a, turn)
+        # 81, 81.0 and "81" are one question; a missing turn is turn 1 (sllm.ratings.records).
+        turn, question = normalize_turn(record.get("turn"), where), normalize_id(record["question_id"])
+        key = (question, a, b, turn) if a < b else (question, b, a, turn)
         votes[key].append(winner if a < b else _flip(winner))
     return votes
 

@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 from typing import Any
 
 from sllm.errors import SllmError
+from sllm.textio import read_json_records
 
 
 def read_records(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
-    """(where, record) for every object of a JSON list or JSONL file; errors name file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise SllmError(f"file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SllmError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-        out = [(f"{path}: item {i}", r) for i, r in enumerate(items, start=1)]
-    else:
-        out = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    out.append((f"{path}:{number}", json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise SllmError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-    for where, record in out:
-        if not isinstance(record, dict):
-            raise SllmError(f"{where}: expected a JSON object")
-    return out
+    """(where, record) for every object of a JSON list or JSONL file (see textio.read_json_records)."""
+    return read_json_records(path)
 
 
 def field_value(record: dict[str, Any], path: str, where: str) -> Any:

@@ -85,6 +85,13 @@ def corpus_score(
 ) -> dict[str, float]:
     """Score a corpus: corpus metrics directly, sample metrics as the mean over samples."""
     metric = get_metric(name)
+    if metric.needs_tokenizer:
+        from sllm.metrics.tokenizers import choose_tokenizer
+
+        texts = [*predictions[:1000], *(r for refs in references[:1000] for r in refs)]
+        chosen = choose_tokenizer(name, texts, opts.pop("tokenizer", None))
+        if chosen is not None:
+            opts["tokenizer"] = chosen
     if metric.family == "corpus":
         return metric.fn(predictions, references, **opts)
     rows = [metric.fn(p, r, **opts) for p, r in zip(predictions, references, strict=True)]

@@ -11,7 +11,8 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from sllm.errors import unknown_name
+from sllm.errors import unknown_name, warn
+from sllm.language import looks_korean
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -44,13 +45,9 @@ def _char(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _kiwi():  # noqa: ANN202 - kiwipiepy.Kiwi, imported lazily (optional extra `ko`)
-    try:
-        from kiwipiepy import Kiwi
-    except ImportError as exc:
-        from sllm.errors import SllmError
+def _kiwi():  # noqa: ANN202 - kiwipiepy.Kiwi, imported lazily (its model takes ~1 s to load)
+    from kiwipiepy import Kiwi
 
-        raise SllmError("the 'ko' tokenizer needs kiwipiepy: pip install 'sllm[ko]'") from exc
     return Kiwi()
 
 
@@ -87,3 +84,24 @@ def get_tokenizer(name: str) -> Tokenizer:
 def tokenizer_names() -> list[str]:
     """Return the registered tokenizer names."""
     return sorted(_TOKENIZERS)
+
+
+# rouge-score's tokenizer keeps only [a-z0-9]: Hangul vanishes and Korean scores 0.
+DROPS_HANGUL = {"default", "rouge"}
+
+
+def choose_tokenizer(metric: str, texts: list[str], given: str | None) -> str | None:
+    """The tokenizer for `metric` on `texts`: `given`, or `ko` for Korean text (with a warning
+    naming the flag); None keeps the metric's own default. Warns when `given` drops Hangul."""
+    korean = looks_korean(texts[:2000])
+    if given is None:
+        if not korean:
+            return None
+        warn(
+            f"{metric}: the texts are Korean, so they are tokenized into morphemes (--tokenizer ko); "
+            "pass --tokenizer default for the metric's English default"
+        )
+        return "ko"
+    if korean and given in DROPS_HANGUL and metric != "bleu":
+        warn(f"{metric}: tokenizer '{given}' drops Hangul, so Korean text scores 0; use --tokenizer ko")
+    return given

@@ -28,10 +28,15 @@ class LoglikelihoodRequest:
 
     context: str
     continuation: str
+    #: cut the context from the left when the pair does not fit the context window (else an error)
+    truncate: bool = False
 
     def cache_key(self) -> dict[str, Any]:
         """Return the canonical content of the request."""
-        return dataclasses.asdict(self)
+        key = dataclasses.asdict(self)
+        if not self.truncate:  # keys of requests that never needed a cut stay as they were
+            del key["truncate"]
+        return key
 
 
 @dataclass(frozen=True)

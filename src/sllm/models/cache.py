@@ -3,7 +3,9 @@
 Modelled on lm-evaluation-harness's CachingLM, with two differences that matter for long runs:
 results are written the moment the backend yields them (WAL mode, one commit each), so a run
 killed half way resumes without repeating finished calls; and the key covers the model
-fingerprint (weights digest, adapter, dtype), not only the model's name.
+fingerprint (weights digest, adapter, dtype), not only the model's name. Runs sharing one cache
+at the same time claim the keys they compute (`claims.py`): a second run waits for a first
+run's results instead of computing them again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from sllm.models.base import (
     RequestKind,
     RollingResult,
 )
+from sllm.models.claims import CLAIMS_SCHEMA, DEFAULT_LEASE, Claims
 
 RESULT_TYPES: dict[str, type] = {
     "loglikelihood": LoglikelihoodResult,
@@ -63,9 +66,12 @@ class CallCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False)
+        # Several runs may write at once: readers never block the writer (WAL), and a writer
+        # waits for the lock instead of failing with "database is locked".
+        self.db.execute("PRAGMA busy_timeout=30000")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        self.db.executescript(SCHEMA + CLAIMS_SCHEMA)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, str]:
         """Return the stored responses for the keys that are present."""
@@ -78,12 +84,17 @@ class CallCache:
         return found
 
     def put(self, key: str, kind: str, model: str, request: str, response: str) -> None:
-        """Store one response and commit at once (so a killed run keeps it)."""
+        """Store one response and drop its claim, committed at once (so a killed run keeps it)."""
         self.db.execute(
             "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?, ?)",
             (key, kind, model, request, response, time.time()),
         )
+        self.db.execute("DELETE FROM claims WHERE key = ?", (key,))
         self.db.commit()
+
+    def new_claims(self, lease: float = DEFAULT_LEASE) -> Claims:
+        """A new owner of in-flight claims on this database (one per stream)."""
+        return Claims(self.db, self.path, lease)
 
     def stats(self) -> list[dict[str, Any]]:
         """Return entry counts per model and request kind."""
@@ -118,8 +129,13 @@ class CachingLM(LM):
         self.spec = inner.spec
         self.cache = cache if isinstance(cache, CallCache) else CallCache(cache)
         self.hits = 0
+        #: of the hits, results another run computed while this one waited for them
+        self.waited = 0
         #: prompt / completion tokens of the generations served from the cache
         self.cached_tokens: Counter[str] = Counter()
+        #: seconds between looks for results other runs are computing; their claims' lease
+        self.poll_interval = 0.5
+        self.lease = DEFAULT_LEASE
 
     def fingerprint(self) -> str:
         """Return the wrapped model's fingerprint."""
@@ -132,21 +148,20 @@ class CachingLM(LM):
         return getattr(self.inner, name)
 
     def stream(self, kind: RequestKind, requests: Sequence[Any]) -> Iterator[tuple[int, Any]]:
-        """Yield cached results first, then compute and store the misses."""
+        """Yield cached results first, then compute and store the misses (in completion order).
+
+        Misses another live run is computing are not computed again: this run computes its
+        own claimed keys first, then waits for the others' results (taking over any whose
+        owner died), so no run ever waits while holding unfinished claims.
+        """
         fingerprint = self.inner.fingerprint()
         keys = [request_key(fingerprint, kind, r) for r in requests]
         cacheable = [_cacheable(r) for r in requests]
         stored = self.cache.get_many([k for k, ok in zip(keys, cacheable) if ok])
-        result_type = RESULT_TYPES[kind]
         misses: list[int] = []
         for index, (key, ok) in enumerate(zip(keys, cacheable)):
             if ok and key in stored:
-                self.hits += 1
-                result = result_type(**json.loads(stored[key]))
-                if isinstance(result, GenerationResult):
-                    self.cached_tokens["prompt"] += result.prompt_tokens
-                    self.cached_tokens["completion"] += result.n_tokens
-                yield index, result
+                yield index, self._hit(kind, stored[key])
             else:
                 misses.append(index)
         # Identical requests inside one run are computed once.
@@ -155,8 +170,44 @@ class CachingLM(LM):
         unique_set = set(unique)
         duplicates = [i for i in misses if i not in unique_set]
         computed: dict[int, Any] = {}
-        for local, result in self.inner.stream(kind, [requests[i] for i in unique]):
-            index = unique[local]
+        claims = self.cache.new_claims(self.lease)
+        try:
+            shared = [i for i in unique if cacheable[i]]
+            mine = claims.take([keys[i] for i in shared]) if shared else set()
+            work = [i for i in unique if not cacheable[i] or keys[i] in mine]
+            waiting = [i for i in shared if keys[i] not in mine]
+            while work or waiting:
+                yield from self._compute(kind, fingerprint, requests, keys, cacheable, work, computed)
+                work, waiting = yield from self._wait(kind, keys, waiting, computed, claims)
+        finally:
+            claims.release()
+        for index in duplicates:
+            yield index, computed[first_of[keys[index]]]
+
+    def _hit(self, kind: RequestKind, stored: str) -> Any:
+        """A result served from the cache, counted (with its tokens, for usage reports)."""
+        self.hits += 1
+        result = RESULT_TYPES[kind](**json.loads(stored))
+        if isinstance(result, GenerationResult):
+            self.cached_tokens["prompt"] += result.prompt_tokens
+            self.cached_tokens["completion"] += result.n_tokens
+        return result
+
+    def _compute(
+        self,
+        kind: RequestKind,
+        fingerprint: str,
+        requests: Sequence[Any],
+        keys: list[str],
+        cacheable: list[bool],
+        work: list[int],
+        computed: dict[int, Any],
+    ) -> Iterator[tuple[int, Any]]:
+        """Run `work` through the wrapped model, storing each result the moment it arrives."""
+        if not work:
+            return
+        for local, result in self.inner.stream(kind, [requests[i] for i in work]):
+            index = work[local]
             if cacheable[index]:
                 self.cache.put(
                     keys[index],
@@ -167,8 +218,32 @@ class CachingLM(LM):
                 )
             computed[index] = result
             yield index, result
-        for index in duplicates:
-            yield index, computed[first_of[keys[index]]]
+
+    def _wait(
+        self,
+        kind: RequestKind,
+        keys: list[str],
+        waiting: list[int],
+        computed: dict[int, Any],
+        claims: Claims,
+    ) -> Generator[tuple[int, Any], None, tuple[list[int], list[int]]]:
+        """Yield other runs' results as they land, until some claims are ours to take over.
+
+        Returns (indices taken over, indices still waiting): both empty when all have landed.
+        """
+        while waiting:
+            found = self.cache.get_many([keys[i] for i in waiting])
+            for index in (i for i in waiting if keys[i] in found):
+                computed[index] = self._hit(kind, found[keys[index]])
+                self.waited += 1
+                yield index, computed[index]
+            waiting = [i for i in waiting if keys[i] not in found]
+            taken = claims.take([keys[i] for i in waiting]) if waiting else set()
+            if taken:
+                return [i for i in waiting if keys[i] in taken], [i for i in waiting if keys[i] not in taken]
+            if waiting:
+                time.sleep(self.poll_interval)
+        return [], []
 
     def close(self) -> None:
         """Close the wrapped model and the cache."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 
 from sllm.paths import sllm_home
@@ -16,21 +18,39 @@ def file_digest(path: Path) -> str:
     stat = path.stat()
     memo_key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     memo_path = sllm_home() / "digests.json"
-    try:
-        memo = json.loads(memo_path.read_text())
-    except (OSError, ValueError):
-        memo = {}
+    memo = _read_memo(memo_path)
     if memo_key in memo:
         return memo[memo_key]
     sha = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
             sha.update(block)
-    memo[memo_key] = sha.hexdigest()
-    tmp = memo_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(memo))
-    tmp.replace(memo_path)
-    return memo[memo_key]
+    _remember(memo_path, memo_key, sha.hexdigest())
+    return sha.hexdigest()
+
+
+def _read_memo(memo_path: Path) -> dict[str, str]:
+    try:
+        return json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(memo_path: Path, key: str, digest: str) -> None:
+    """Add one digest to the memo; concurrent processes neither clobber nor lose each other's."""
+    from filelock import FileLock, Timeout
+
+    try:
+        with FileLock(f"{memo_path}.lock", timeout=60):
+            memo = _read_memo(memo_path)  # again, under the lock: another process may have added some
+            memo[key] = digest
+            with tempfile.NamedTemporaryFile(
+                "w", dir=memo_path.parent, prefix=".digests-", suffix=".tmp", delete=False
+            ) as tmp:
+                tmp.write(json.dumps(memo))
+            os.replace(tmp.name, memo_path)
+    except (Timeout, OSError):
+        pass  # the memo only saves hashing the file again next time
 
 
 def folder_digest(folder: Path) -> str:

@@ -25,10 +25,11 @@ from sllm.models.base import (
     RollingResult,
 )
 from sllm.models.batching import BatchSizer
+from sllm.models.context import fit_prompt, fitted_pairs, request_label
 from sllm.models.hf_generate import generate_batch, group_for_generation
 from sllm.models.hf_shared import group_by_context, plan_batches, score_shared
 from sllm.models.options import BackendOptions, parse_options
-from sllm.models.tokens import request_tokens, rolling_windows
+from sllm.models.tokens import rolling_windows
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -75,7 +76,11 @@ class HFLM(LM):
         self.device = pick_device(self.options.device)
         self.dtype = pick_dtype(self.options.dtype, self.device)
         self.tokenizer, self.model = self._load()
-        self.max_length = self.options.max_length or _model_max_length(self.model, self.tokenizer)
+        self.max_length, self.window_source = (
+            (self.options.max_length, "max_length option of the model spec")
+            if self.options.max_length
+            else _model_max_length(self.model, self.tokenizer)
+        )
         self.batch_size = self.options.batch_size
         self.sizer = BatchSizer(self.options.batch_size, self.model, self.device)
         self._fingerprint: str | None = None
@@ -121,6 +126,10 @@ class HFLM(LM):
         """Tokenise without special tokens (prompts carry their own, via chat templates)."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """`encode` for many texts at once (the fast tokenizer's batch API, in parallel)."""
+        return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
+
     @property
     def prefix_token_id(self) -> int:
         """Token that stands for an empty context: BOS if the tokenizer has one, else EOS."""
@@ -137,9 +146,7 @@ class HFLM(LM):
     def _iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest]
     ) -> Iterator[tuple[int, LoglikelihoodResult]]:
-        pairs = [
-            request_tokens(self.encode, self.prefix_token_id, r.context, r.continuation) for r in requests
-        ]
+        pairs = fitted_pairs(self, requests)  # all checked against the window before any scoring
         for index, (logprob, greedy, n) in self.score_token_pairs(pairs):
             yield index, LoglikelihoodResult(logprob=logprob, is_greedy=greedy, n_tokens=n)
 
@@ -155,14 +162,13 @@ class HFLM(LM):
     def score_token_pairs(
         self, pairs: Sequence[tuple[list[int], list[int]]]
     ) -> Iterator[tuple[int, tuple[float, bool, int]]]:
-        """Yield (index, (sum logprob, is_greedy, n tokens)) for token-id pairs, longest first."""
+        """Yield (index, (sum logprob, is_greedy, n tokens)) for token-id pairs, longest first.
+
+        Each pair must fit the context window (see `sllm.models.context.fit_pair`)."""
         head = _plain_lm_head(self.model)
         rest = list(range(len(pairs)))
         if head is not None and self.options.share_context:
             groups, rest = group_by_context(pairs)
-            too_long = [g for g in groups if any(sum(map(len, pairs[i])) > self.max_length for i in g)]
-            rest += [i for g in too_long for i in g]
-            groups = [g for g in groups if g not in too_long]
             pad = self.tokenizer.pad_token_id
             longest = max((sum(map(len, pairs[i])) for g in groups for i in g), default=1)
             shared = partial(_score_shared_list, self.model, head, pairs, pad, self.device)
@@ -183,7 +189,7 @@ class HFLM(LM):
         for context, continuation in pairs:
             if not continuation:
                 raise SllmError("cannot score an empty continuation")
-            whole = (context + continuation)[-(self.max_length + 1) :]
+            whole = context + continuation
             inputs.append(whole[:-1])
             targets.append(whole[-len(continuation) :])
         width = max(len(ids) for ids in inputs)
@@ -229,14 +235,26 @@ class HFLM(LM):
         prompts = [
             r.prompt if r.prompt is not None else self.render_chat(r.message_dicts()) for r in requests
         ]
-        longest = max((len(self.encode(p)) for p in prompts), default=1)
+        # Every prompt is checked against the window before any generation starts.
+        encoded = [
+            fit_prompt(
+                ids,
+                r.config.max_new_tokens,
+                self.max_length,
+                r.config.truncate,
+                request_label(i, len(requests)),
+                self.window_source,
+            )[0]
+            for i, (r, ids) in enumerate(zip(requests, self.encode_batch(prompts)))
+        ]
+        longest = max((len(ids) for ids in encoded), default=1)
         most_new = max((r.config.max_new_tokens for r in requests), default=0)
         for group in group_for_generation(requests, self.sizer.size(longest, most_new)):
             config = requests[group[0]].config
-            yield from self.sizer.run(partial(self._generate_indices, prompts, config), group)
+            yield from self.sizer.run(partial(self._generate_indices, encoded, config), group)
 
-    def _generate_indices(self, prompts: list[str], config: Any, part: list[int]) -> list[Any]:
-        return list(zip(part, generate_batch(self, [prompts[i] for i in part], config)))
+    def _generate_indices(self, encoded: list[list[int]], config: Any, part: list[int]) -> list[Any]:
+        return list(zip(part, generate_batch(self, [encoded[i] for i in part], config)))
 
 
 def _score_shared_list(
@@ -265,14 +283,17 @@ def _plain_lm_head(model: Any) -> Any:
         return None
 
 
-def _model_max_length(model: Any, tokenizer: Any) -> int:
-    """Context length as lm-evaluation-harness finds it: config attributes, then tokenizer."""
+def _model_max_length(model: Any, tokenizer: Any) -> tuple[int, str]:
+    """Context length as lm-evaluation-harness finds it (config attributes, then tokenizer), and
+    where it was found (error messages name it)."""
     for attribute in ("n_positions", "max_position_embeddings", "n_ctx"):
         value = getattr(model.config, attribute, None)
         if value:
-            return int(value)
+            return int(value), f"{attribute} of the model config"
     limit = getattr(tokenizer, "model_max_length", None)
-    return int(limit) if limit and limit < 10**9 else 2048
+    if limit and limit < 10**9:
+        return int(limit), "model_max_length of the tokenizer"
+    return 2048, "sllm's default: neither the model config nor the tokenizer gives one"
 
 
 def _resolve_source(target: str) -> str:

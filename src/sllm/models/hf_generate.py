@@ -75,11 +75,10 @@ def eos_token_ids(lm: HFLM) -> list[int]:
 
 
 @torch.inference_mode()
-def generate_batch(lm: HFLM, prompts: list[str], config: GenerationConfig) -> list[GenerationResult]:
-    """Generate for prompts sharing one config; returns texts with stop strings cut."""
+def generate_batch(lm: HFLM, encoded: list[list[int]], config: GenerationConfig) -> list[GenerationResult]:
+    """Generate for token-id prompts (already fitted to the window) sharing one config; returns
+    texts with stop strings cut."""
     tokenizer = lm.tokenizer
-    room = max(lm.max_length - config.max_new_tokens, 1)
-    encoded = [lm.encode(p)[-room:] for p in prompts]
     width = max(len(ids) for ids in encoded)
     pad = tokenizer.pad_token_id
     ids = torch.full((len(encoded), width), pad, dtype=torch.long)

@@ -21,8 +21,9 @@ from sllm.models.base import (
     RollingRequest,
     RollingResult,
 )
+from sllm.models.context import fit_prompt, fitted_pairs, request_label
 from sllm.models.options import BackendOptions, parse_options
-from sllm.models.tokens import request_tokens, rolling_windows
+from sllm.models.tokens import rolling_windows
 
 
 class LlamaCppOptions(BackendOptions):
@@ -51,6 +52,7 @@ class LlamaCppLM(LM):
             verbose=False,
         )
         self.max_length = self.options.n_ctx
+        self.window_source = "n_ctx option of the model spec"
 
     def fingerprint(self) -> str:
         """Digest of the GGUF file plus the engine (llama.cpp numerics differ from torch)."""
@@ -88,7 +90,7 @@ class LlamaCppLM(LM):
         )
 
     def _score(self, context: list[int], continuation: list[int]) -> tuple[float, bool]:
-        tokens = (context + continuation)[-(self.max_length + 1) :]
+        tokens = context + continuation  # fitted to the window by the caller
         self.llm.reset()
         self.llm.eval(tokens[:-1])
         logits = np.asarray(self.llm.scores[: len(tokens) - 1], dtype=np.float64)
@@ -101,10 +103,8 @@ class LlamaCppLM(LM):
     def _iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest]
     ) -> Iterator[tuple[int, LoglikelihoodResult]]:
-        for index, request in enumerate(requests):
-            context, continuation = request_tokens(
-                self.encode, self.prefix_token_id, request.context, request.continuation
-            )
+        pairs = fitted_pairs(self, requests)  # all checked against the window before any scoring
+        for index, (context, continuation) in enumerate(pairs):
             logprob, greedy = self._score(context, continuation)
             yield index, LoglikelihoodResult(logprob, greedy, len(continuation))
 
@@ -118,13 +118,23 @@ class LlamaCppLM(LM):
             yield index, RollingResult(total, len(tokens))
 
     def _iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
-        for index, request in enumerate(requests):
+        prompts: list[str | list[int]] = []
+        for i, request in enumerate(requests):  # all checked against the window before any generation
+            text = request.prompt if request.prompt is not None else self.render_chat(request.message_dicts())
+            config, where = request.config, request_label(i, len(requests))
+            kept, cut = fit_prompt(
+                self.encode(text),
+                config.max_new_tokens,
+                self.max_length,
+                config.truncate,
+                where,
+                self.window_source,
+            )
+            prompts.append(text if cut is None else kept)
+        for index, (request, prompt) in enumerate(zip(requests, prompts)):
             kwargs = _sampling_kwargs(request.config)
             if request.config.ignore_eos:
                 kwargs["logit_bias"] = {int(self.llm.token_eos()): float("-inf")}
-            prompt = (
-                request.prompt if request.prompt is not None else self.render_chat(request.message_dicts())
-            )
             out = self.llm.create_completion(prompt, **kwargs)
             text = out["choices"][0]["text"]
             text, _ = truncate_at_stop(text, request.config.stop)

@@ -3,16 +3,23 @@
 Retries with exponential backoff are the `openai` client's own (connection errors, 408, 409,
 429 and 5xx, bounded by `max_retries`); requests run concurrently in a thread pool
 (`concurrency`) and stream back as each one completes.
+
+The API key, first found wins: `,api_key=KEY`, else the URL's userinfo (`http://user:KEY@host/v1`
+sends KEY, `http://KEY@host/v1` the whole userinfo), else SLLM_API_KEY, else OPENAI_API_KEY.
+Giving both `api_key=` and userinfo is an error. The key travels only as the bearer token: the
+called URL has no userinfo, and names, fingerprints and messages use the redacted URL, so a
+rotated key keeps the cache.
 """
 
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from sllm.errors import NotSupportedError, SllmError, UsageError
 from sllm.generation.config import GenerationConfig
@@ -27,6 +34,7 @@ from sllm.models.base import (
     RollingResult,
 )
 from sllm.models.options import BackendOptions, parse_options
+from sllm.redact import redact_spec
 
 NO_LOGPROBS = (
     "log-likelihood is not supported by this server: it returned no prompt logprobs "
@@ -40,7 +48,7 @@ class OpenAIOptions(BackendOptions):
     timeout: float = Field(60.0, gt=0)
     max_retries: int = Field(3, ge=0)
     concurrency: int = Field(4, ge=1)
-    api_key: str | None = None
+    api_key: SecretStr | None = None  # SecretStr: repr and dumps show ********
     revision: str | None = None
     api: Literal["auto", "chat", "completions"] = "auto"
 
@@ -50,14 +58,28 @@ class OpenAILM(LM):
 
     def __init__(self, target: str, options: dict[str, Any] | None = None) -> None:
         super().__init__()
-        model, sep, base_url = target.partition("@")
-        if not sep or not model or not base_url.startswith(("http://", "https://")):
-            raise UsageError(f"openai spec '{target}' must look like openai:MODEL@http://HOST:PORT/v1")
-        self.model_name, self.base_url = model, base_url.rstrip("/")
+        model, sep, url = target.partition("@")
+        if not sep or not model or not url.startswith(("http://", "https://")):
+            raise UsageError(
+                f"openai spec '{redact_spec(target)}' must look like openai:MODEL@http://HOST:PORT/v1"
+            )
         self.options = parse_options(OpenAIOptions, options or {}, f"openai:{target}")
+        try:
+            base_url, url_key = split_userinfo(url)
+        except ValueError as exc:  # e.g. an unclosed [IPv6 bracket
+            raise UsageError(f"openai spec '{redact_spec(target)}': bad URL ({exc})") from None
+        if url_key is not None and self.options.api_key is not None:
+            raise UsageError(
+                f"openai spec '{redact_spec(target)}' gives an API key twice (in the URL and as "
+                "api_key=); keep one"
+            )
+        self.model_name, self.base_url = model, base_url.rstrip("/")
+        #: the URL as shown in names, fingerprints and messages (secret query values masked)
+        self.shown_url = redact_spec(self.base_url)
         import openai
 
-        key = self.options.api_key or os.environ.get("SLLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        option_key = self.options.api_key.get_secret_value() if self.options.api_key else None
+        key = option_key or url_key or os.environ.get("SLLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
         self.client = openai.OpenAI(
             base_url=self.base_url,
             api_key=key or "EMPTY",
@@ -68,7 +90,7 @@ class OpenAILM(LM):
 
     def fingerprint(self) -> str:
         """The server cannot prove its weights: name, URL and a user-given revision."""
-        return f"openai|{self.model_name}@{self.base_url}|revision={self.options.revision or 'unknown'}"
+        return f"openai|{self.model_name}@{self.shown_url}|revision={self.options.revision or 'unknown'}"
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -97,14 +119,14 @@ class OpenAILM(LM):
             return fn(item)
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             reason = str(exc.__cause__ or exc).strip().splitlines()[0]
-            raise SllmError(f"cannot reach OpenAI-compatible server at {self.base_url}: {reason}") from None
+            raise SllmError(f"cannot reach OpenAI-compatible server at {self.shown_url}: {reason}") from None
         except openai.NotFoundError as exc:
             raise SllmError(
-                f"model '{self.model_name}' not found at {self.base_url} (404: {_message(exc)}); "
+                f"model '{self.model_name}' not found at {self.shown_url} (404: {_message(exc)}); "
                 "check the model name and that the URL ends in /v1"
             ) from None
         except openai.APIStatusError as exc:
-            raise SllmError(f"server {self.base_url} answered {exc.status_code}: {_message(exc)}") from None
+            raise SllmError(f"server {self.shown_url} answered {exc.status_code}: {_message(exc)}") from None
 
     # -- generation ----------------------------------------------------------------------------
     def _iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
@@ -118,13 +140,13 @@ class OpenAILM(LM):
         if use_chat and self.options.api != "completions":
             messages = request.message_dicts() or [{"role": "user", "content": request.prompt or ""}]
             response = self.client.chat.completions.create(model=self.model_name, messages=messages, **kwargs)
-            choice = _first_choice(response, self.base_url)
+            choice = _first_choice(response, self.shown_url)
             text = choice.message.content or ""
             logprobs = choice.logprobs.content if choice.logprobs else None
         else:
             prompt = request.prompt if request.prompt is not None else _flatten(request.message_dicts())
             response = self.client.completions.create(model=self.model_name, prompt=prompt, **kwargs)
-            choice = _first_choice(response, self.base_url)
+            choice = _first_choice(response, self.shown_url)
             text = choice.text or ""
             logprobs = choice.logprobs.tokens if choice.logprobs else None
         # Some servers (llama.cpp, older vLLM) return the matched stop string with the text.
@@ -200,7 +222,18 @@ class OpenAILM(LM):
             # Some servers reject max_tokens=0; the one token they then generate is ignored.
             self._score_max_tokens = 1
             response = self.client.completions.create(max_tokens=1, **kwargs)
-        return _first_choice(response, self.base_url)
+        return _first_choice(response, self.shown_url)
+
+
+def split_userinfo(url: str) -> tuple[str, str | None]:
+    """The URL without userinfo, and the key it held: the password, or the whole userinfo."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, colon, password = userinfo.partition(":")
+    key = urllib.parse.unquote(password if colon and password else user)
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), key or None
 
 
 def _sampling_kwargs(config: GenerationConfig) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sllm.errors import UsageError, unknown_name
+from sllm.redact import redact_spec
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -19,6 +20,7 @@ class BackendOptions(BaseModel):
 
 def parse_options(cls: type[T], options: dict[str, Any], spec: str) -> T:
     """Validate spec options into `cls`, naming the bad option in one line."""
+    spec = redact_spec(spec)  # messages name the spec, never its credentials
     for key in options:
         if key not in cls.model_fields:
             raise unknown_name(f"option for '{spec}'", key, cls.model_fields)

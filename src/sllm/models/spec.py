@@ -8,6 +8,8 @@
 
 Options follow commas: `hf:./out,dtype=float32,device=cpu,adapter=./lora,max_length=2048`.
 Backends are registered by name; their modules import lazily so `sllm --help` stays fast.
+A spec may hold credentials (URL userinfo, `,api_key=`): `ModelSpec.text` and every model's
+`spec` are the redacted form (see `sllm.redact`), the only one that is shown or recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from sllm.errors import UsageError
 from sllm.models.base import LM
+from sllm.redact import redact_spec
 
 VALID_FORMS = (
     "default",
@@ -42,12 +45,13 @@ _BACKENDS: dict[str, str | Callable[..., LM]] = {
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A parsed model spec: backend name, target (path, hub id, model@url) and options."""
+    """A parsed model spec: backend name, target (path, hub id, model@url), options, redacted text."""
 
     backend: str
-    target: str
-    options: dict[str, str] = field(default_factory=dict)
-    text: str = ""
+    # target and options may hold credentials: kept out of repr so no traceback shows them.
+    target: str = field(repr=False)
+    options: dict[str, str] = field(default_factory=dict, repr=False)
+    text: str = ""  # the spec as shown and recorded: credentials replaced by ***
 
 
 def register_backend(name: str, factory: str | Callable[..., LM]) -> None:
@@ -63,31 +67,32 @@ def backend_names() -> list[str]:
 def parse_spec(text: str) -> ModelSpec:
     """Parse a model spec string, or raise a usage error listing the valid forms."""
     raw = text.strip()
+    shown = redact_spec(raw)
     head, *option_parts = raw.split(",")
-    options = _parse_options(option_parts, raw)
+    options = _parse_options(option_parts, shown)
     if head == "default":
-        return ModelSpec("default", "", options, raw)
+        return ModelSpec("default", "", options, shown)
     backend, sep, target = head.partition(":")
     if sep and backend in _BACKENDS and target:
-        return ModelSpec(backend, target, options, raw)
+        return ModelSpec(backend, target, options, shown)
     # A bare existing path is unambiguous: a folder is hf, a .gguf file is gguf.
     path = Path(head).expanduser()
     if path.is_dir():
-        return ModelSpec("hf", head, options, raw)
+        return ModelSpec("hf", head, options, shown)
     if path.is_file() and path.suffix == ".gguf":
-        return ModelSpec("gguf", head, options, raw)
+        return ModelSpec("gguf", head, options, shown)
     forms = ", ".join(VALID_FORMS)
     if sep and backend in _BACKENDS:
-        raise UsageError(f"model spec '{raw}' names no model after '{backend}:'; valid forms: {forms}")
-    raise UsageError(f"unknown model spec '{raw}'; valid forms: {forms}")
+        raise UsageError(f"model spec '{shown}' names no model after '{backend}:'; valid forms: {forms}")
+    raise UsageError(f"unknown model spec '{shown}'; valid forms: {forms}")
 
 
-def _parse_options(parts: list[str], raw: str) -> dict[str, str]:
+def _parse_options(parts: list[str], shown: str) -> dict[str, str]:
     options: dict[str, str] = {}
     for part in parts:
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"model spec '{raw}': option '{part}' is not KEY=VALUE")
+            raise UsageError(f"model spec '{shown}': option '{part}' is not KEY=VALUE")
         options[key.strip()] = value.strip()
     return options
 
@@ -104,7 +109,7 @@ def load_model(spec: str | ModelSpec, **overrides: Any) -> LM:
         target, backend = parsed.target, parsed.backend
     factory = _resolve(backend)
     model = factory(target, options)
-    model.spec = parsed.text or f"{backend}:{target}"
+    model.spec = parsed.text or redact_spec(f"{backend}:{target}")
     return model
 
 

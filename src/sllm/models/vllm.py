@@ -15,8 +15,8 @@ from sllm.models.base import (
     LoglikelihoodRequest,
     LoglikelihoodResult,
 )
+from sllm.models.context import fit_prompt, fitted_pairs, request_label
 from sllm.models.options import BackendOptions, parse_options
-from sllm.models.tokens import request_tokens
 
 INSTALL_HINT = "the vllm backend needs vLLM on a CUDA machine: pip install 'sllm[vllm]'"
 
@@ -56,6 +56,10 @@ class VLLM(LM):
             seed=self.options.seed,
         )
         self.tokenizer = self.llm.get_tokenizer()
+        self.max_length = int(self.llm.llm_engine.model_config.max_model_len)
+        self.window_source = (
+            "max_length option of the model spec" if self.options.max_length else "vLLM's max_model_len"
+        )
 
     def fingerprint(self) -> str:
         """Model path or hub id with revision and dtype."""
@@ -65,13 +69,17 @@ class VLLM(LM):
         """Tokenise without special tokens."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    @property
+    def prefix_token_id(self) -> int:
+        """Token that stands for an empty context: BOS if the tokenizer has one, else EOS."""
+        return self.tokenizer.bos_token_id or self.tokenizer.eos_token_id
+
     def _iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest]
     ) -> Iterator[tuple[int, LoglikelihoodResult]]:
         from vllm import SamplingParams, TokensPrompt
 
-        prefix = self.tokenizer.bos_token_id or self.tokenizer.eos_token_id
-        pairs = [request_tokens(self.encode, prefix, r.context, r.continuation) for r in requests]
+        pairs = fitted_pairs(self, requests)  # all checked against the window before any scoring
         params = SamplingParams(max_tokens=1, prompt_logprobs=1, temperature=0.0)
         prompts = [TokensPrompt(prompt_token_ids=c + t) for c, t in pairs]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
@@ -84,14 +92,27 @@ class VLLM(LM):
             yield index, LoglikelihoodResult(total, greedy, len(continuation))
 
     def _iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
-        prompts = [
-            r.prompt
-            if r.prompt is not None
-            else self.tokenizer.apply_chat_template(
-                r.message_dicts(), tokenize=False, add_generation_prompt=True
+        from vllm import TokensPrompt
+
+        prompts: list[Any] = []
+        for i, r in enumerate(requests):  # all checked against the window before any generation
+            text = (
+                r.prompt
+                if r.prompt is not None
+                else self.tokenizer.apply_chat_template(
+                    r.message_dicts(), tokenize=False, add_generation_prompt=True
+                )
             )
-            for r in requests
-        ]
+            where = request_label(i, len(requests))
+            kept, cut = fit_prompt(
+                self.encode(text),
+                r.config.max_new_tokens,
+                self.max_length,
+                r.config.truncate,
+                where,
+                self.window_source,
+            )
+            prompts.append(text if cut is None else TokensPrompt(prompt_token_ids=kept))
         params = [_sampling_params(r.config) for r in requests]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         for index, (request, output) in enumerate(zip(requests, outputs)):

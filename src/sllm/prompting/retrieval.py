@@ -13,13 +13,9 @@ from typing import Any
 import numpy as np
 
 from sllm.embeddings import default_model_folder, load_encoder
+from sllm.language import hangul_ratio
 
-
-def hangul_ratio(texts: list[str]) -> float:
-    """Share of letters that are Hangul syllables or jamo."""
-    letters = [c for t in texts for c in t if c.isalpha()]
-    hangul = sum(1 for c in letters if "\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e")
-    return hangul / len(letters) if letters else 0.0
+__all__ = ["Retriever", "embedding_model", "hangul_ratio"]
 
 
 def embedding_model() -> Any:

@@ -23,3 +23,16 @@ def online_elo(
         ratings[b.model_a] = ra + k * (b.score_a - expected_a)
         ratings[b.model_b] = rb + k * ((1 - b.score_a) - (1 - expected_a))
     return dict(sorted(ratings.items(), key=lambda kv: -kv[1]))
+
+
+def bootstrap_online_elo(battles: Sequence[Battle], rounds: int, seed: int = 42) -> dict[str, list[float]]:
+    """Online Elo on `rounds` resamples (with replacement, in drawn order) of the battles; seeded."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        picked = rng.integers(0, len(battles), size=len(battles))
+        for model, value in online_elo([battles[i] for i in picked]).items():
+            samples.setdefault(model, []).append(value)
+    return samples

@@ -1,66 +1,91 @@
-"""Length-controlled win rate (Dubois et al., 2024), alpaca_eval's `length_controlled_v1` GLM.
+"""Length-controlled win rate (Dubois et al., 2024): alpaca_eval's `length_controlled_v1` GLM.
 
 Per model, a logistic regression of the (continuous) preference on tanh of the standardised
-length difference (baseline minus model, characters), the instruction's difficulty and a
-model term, L1-penalised with the strength chosen by 5-fold cross-validation grouped by
-instruction, no intercept. The LC win rate is the mean predicted preference with the length
-term set to zero: "how often would the judge prefer the model if both answers were as long".
+length difference (baseline minus model, characters), the instruction's difficulty and a model
+term, L1-penalised with the strength chosen by 5-fold cross-validation grouped by row, no
+intercept. The fit is regularised as alpaca_eval's: rows of two length-gamed versions of the
+baseline (its concise and verbose GPT-4 Turbo answers, no model term, weight 0.2 shared between
+them) pin the length and difficulty slopes to how the judge reacts to length alone, so a model
+cannot buy LC by answering in a few words. The LC win rate is the mean predicted preference with
+the length term at zero; its standard error is that of the mean of those predictions (as
+alpaca_eval's `lc_standard_error`).
 
-What alpaca_eval has and we may not: (1) per-instruction difficulties, fitted once by its authors
-on all leaderboard models and downloaded from the hub -- we estimate them from the annotation files
-given (a joint fit: model terms, per-model length slopes and one term per instruction), or read a
-difficulty file when the user has it; (2) annotations of deliberately gamed baselines (concise and
-verbose GPT-4) that regularise each fit toward the baseline (weight 0.2) -- without them the model
-term is unregularised. Both change the numbers somewhat; docs/judging.md gives the measured gap.
+For AlpacaEval 2.0 (baseline gpt4_1106_preview, every instruction one of AlpacaEval's 805) the
+difficulty and the gamed-baseline rows come from sllm's shipped reference (data/README.md), so a
+model's LC does not depend on which other files are passed. Elsewhere difficulty comes from a
+file (`--difficulty`) or a joint fit over the files given, and the fit is regularised only with
+gamed-baseline annotations the user supplies (the same judge's verdicts on a concise and a
+verbose rewrite of the baseline's answers): another judge's reaction to length is no prior.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sllm.errors import SllmError
+from sllm.errors import SllmError, UsageError
+from sllm.ratings.alpaca_eval_reference import alpaca_eval_reference, instruction_key
 from sllm.ratings.winrate import Annotation
+
+REGULARIZATION = 0.2  # alpaca_eval's regularize_to_baseline_lambda
+
+
+@dataclass
+class Difficulty:
+    """Difficulty per row of each model's annotations, the gamed-baseline rows, and where from."""
+
+    by_model: dict[str, np.ndarray]
+    anchor_x: np.ndarray
+    anchor_p: np.ndarray
+    source: str
+
+
+def valid(rows: Sequence[Annotation]) -> np.ndarray:
+    """Mask of rows whose preference is a number in [1, 2]."""
+    return np.array([r.preference is not None and 1.0 <= r.preference <= 2.0 for r in rows], dtype=bool)
 
 
 def standardized_length_delta(rows: Sequence[Annotation]) -> np.ndarray:
     """(len(baseline) - len(model)) / its standard deviation over the rows (ddof 1)."""
     delta = np.array([len(r.output_1) - len(r.output_2) for r in rows], dtype=float)
-    std = delta.std(ddof=1)
+    std = delta.std(ddof=1) if len(delta) > 1 else 0.0
     return delta / std if std > 0 else delta
 
 
-def _duplicated(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Continuous targets for a binary classifier: each row twice, labels 1 and 0 weighted p and 1-p."""
-    xs = np.vstack([x, x])
-    ys = np.concatenate([np.ones(len(p)), np.zeros(len(p))])
-    weights = np.concatenate([p, 1 - p])
-    groups = np.concatenate([np.arange(len(p)), np.arange(len(p))])
-    return xs, ys, weights, groups
-
-
-def _continuous_log_loss(y_true: np.ndarray, y_pred: np.ndarray, true_prob: np.ndarray) -> float:
+def _weighted_log_loss(
+    y_true: np.ndarray, y_pred: np.ndarray, true_prob: np.ndarray, true_weight: np.ndarray
+) -> float:
     target = np.where(y_true == 1, true_prob, 1 - true_prob)
     y_pred = np.clip(y_pred, 1e-15, 1 - 1e-15)
-    return float(-np.mean(target * np.log(y_pred) + (1 - target) * np.log(1 - y_pred)))
+    return float(-np.mean(true_weight * (target * np.log(y_pred) + (1 - target) * np.log(1 - y_pred))))
 
 
-def fit_glm(x: np.ndarray, p: np.ndarray, n_splits: int = 5) -> np.ndarray:
-    """alpaca_eval's fit: L1 logistic regression on continuous targets, C by grouped CV."""
+def fit_glm(
+    x: np.ndarray, p: np.ndarray, sample_weight: np.ndarray | None = None, n_splits: int = 5
+) -> np.ndarray:
+    """alpaca_eval's fit: L1 logistic regression on continuous targets (each row twice, labels 1
+    and 0 weighted p and 1-p, times the row's weight), C by cross-validation grouped by row."""
     import sklearn
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.metrics import make_scorer
     from sklearn.model_selection import GroupKFold
 
-    xs, ys, weights, groups = _duplicated(x, p)
+    n = len(p)
+    weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    xs = np.vstack([x, x])
+    ys = np.concatenate([np.ones(n), np.zeros(n)])
     true_prob = np.concatenate([p, 1 - p])
+    true_weight = np.concatenate([weight, weight])
+    groups = np.concatenate([np.arange(n), np.arange(n)])
     with sklearn.config_context(enable_metadata_routing=True):
         scorer = make_scorer(
-            _continuous_log_loss, response_method="predict_proba", greater_is_better=False
-        ).set_score_request(true_prob=True)
+            _weighted_log_loss, response_method="predict_proba", greater_is_better=False
+        ).set_score_request(true_prob=True, true_weight=True)
         model = LogisticRegressionCV(
             cv=GroupKFold(n_splits=n_splits),
             scoring=scorer,
@@ -71,23 +96,48 @@ def fit_glm(x: np.ndarray, p: np.ndarray, n_splits: int = 5) -> np.ndarray:
             use_legacy_attributes=False,
         )
         model.set_fit_request(sample_weight=True)
-        model.fit(xs, ys, sample_weight=weights, groups=groups, true_prob=true_prob)
+        model.fit(
+            xs,
+            ys,
+            sample_weight=true_prob * true_weight,
+            groups=groups,
+            true_prob=true_prob,
+            true_weight=true_weight,
+        )
     return np.asarray(model.coef_[0])
 
 
-def length_controlled_winrate(rows: Sequence[Annotation], difficulty: dict[str, float]) -> dict[str, float]:
-    """LC win rate (0-100) and the GLM weights, for one model's annotations against the baseline."""
-    kept = [r for r in rows if r.preference is not None and 1.0 <= r.preference <= 2.0]
-    missing = [r.instruction[:60] for r in kept if r.instruction not in difficulty]
-    if missing:
-        raise SllmError(f"no instruction difficulty for {len(missing)} instructions, e.g. {missing[0]!r}")
+def length_controlled_winrate(
+    rows: Sequence[Annotation],
+    difficulty: Sequence[float] | np.ndarray,
+    anchor_x: np.ndarray | None = None,
+    anchor_p: np.ndarray | None = None,
+    regularization: float = REGULARIZATION,
+) -> dict[str, float]:
+    """LC win rate (0-100), its standard error and the GLM weights, for one model's annotations
+    against the baseline; `difficulty` is aligned with `rows`; the anchor rows (gamed baselines:
+    tanh length, difficulty, 0) regularise the fit with total weight `regularization`."""
+    keep = valid(rows)
+    kept = [r for r, k in zip(rows, keep) if k]
+    d = np.asarray(difficulty, dtype=float)[keep]
+    if len(kept) < 2:
+        raise SllmError(f"too few valid preferences ({len(kept)}) for a length-controlled win rate")
+    if all(r.generator_1 == r.generator_2 for r in kept):  # the baseline against itself: 1/2 by construction
+        return {"length_controlled_winrate": 50.0, "lc_standard_error": 0.0, "weight_length": 0.0,
+                "weight_difficulty": 0.0, "weight_model": 0.0}  # fmt: skip
     p = np.array([r.preference for r in kept], dtype=float) - 1.0
-    d = np.array([difficulty[r.instruction] for r in kept])
     x = np.column_stack([np.tanh(standardized_length_delta(kept)), d, np.ones(len(kept))])
-    w_length, w_difficulty, w_model = fit_glm(x, p)
+    weight = None
+    if regularization and anchor_x is not None and anchor_p is not None and len(anchor_p):
+        # Gamed rows first, as alpaca_eval concatenates them: the fold assignment follows the order.
+        x = np.vstack([anchor_x, x])
+        weight = np.concatenate([np.full(len(anchor_p), regularization / 2), np.ones(len(p))])
+        p = np.concatenate([anchor_p, p])
+    w_length, w_difficulty, w_model = fit_glm(x, p, weight)
     predicted = 1.0 / (1.0 + np.exp(-(w_difficulty * d + w_model)))
     return {
         "length_controlled_winrate": float(predicted.mean() * 100),
+        "lc_standard_error": float(predicted.std(ddof=1) / math.sqrt(len(predicted)) * 100),
         "weight_length": float(w_length),
         "weight_difficulty": float(w_difficulty),
         "weight_model": float(w_model),
@@ -106,7 +156,7 @@ def estimate_difficulty(annotation_sets: Sequence[Sequence[Annotation]], c: floa
     n_models = len(annotation_sets)
     blocks, targets = [], []
     for m, rows in enumerate(annotation_sets):
-        kept = [r for r in rows if r.preference is not None and 1.0 <= r.preference <= 2.0]
+        kept = [r for r, k in zip(rows, valid(rows)) if k]
         length = np.tanh(standardized_length_delta(kept))
         model_part = np.zeros((len(kept), 2 * n_models))
         model_part[:, m] = 1.0
@@ -127,9 +177,10 @@ def estimate_difficulty(annotation_sets: Sequence[Sequence[Annotation]], c: floa
     return dict(zip(instructions, terms.tolist()))
 
 
-def load_difficulty(path: str | Path, instructions: Sequence[str]) -> dict[str, float]:
-    """A difficulty CSV: alpaca_eval's instruction_difficulty.csv (index = position in the
-    evaluation set, column instruction_difficulty) or one with an `instruction` column."""
+def load_difficulty(path: str | Path, keys_by_index: Sequence[str]) -> dict[str, float]:
+    """A difficulty CSV, by instruction key (`instruction_key`): alpaca_eval's
+    instruction_difficulty.csv (index = position in the evaluation set, whose keys are
+    `keys_by_index`; column instruction_difficulty) or one with an `instruction` column."""
     path = Path(path)
     if not path.is_file():
         raise SllmError(f"difficulty file not found: {path}")
@@ -139,11 +190,108 @@ def load_difficulty(path: str | Path, instructions: Sequence[str]) -> dict[str, 
         raise SllmError(f"{path}: needs a column 'instruction_difficulty'")
     out = {}
     for number, row in enumerate(rows, start=2):
-        key = row.get("instruction")
-        if key is None:
+        if row.get("instruction") is not None:
+            key = instruction_key(row["instruction"])
+        else:
             index = row.get("index") or row.get("") or str(number - 2)
-            if not index.isdigit() or int(index) >= len(instructions):
+            if not index.isdigit() or int(index) >= len(keys_by_index):
                 raise SllmError(f"{path}:{number}: index {index!r} is not a position in the evaluation set")
-            key = instructions[int(index)]
-        out[key] = float(row["instruction_difficulty"])
+            key = keys_by_index[int(index)]
+        try:
+            out[key] = float(row["instruction_difficulty"])
+        except ValueError:
+            raise SllmError(f"{path}:{number}: instruction_difficulty is not a number") from None
     return out
+
+
+REFERENCE_BASELINE = "gpt4_1106_preview"  # the baseline (and judge set-up) of the shipped reference
+
+
+def gamed_anchor_rows(
+    gamed: Mapping[str, Sequence[Annotation]], table: Mapping[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regularisation rows from annotations of length-gamed versions of the baseline (a concise and
+    a verbose rewrite, judged by the same judge against the baseline): tanh length, difficulty, 0."""
+    xs, ps = [], []
+    for name, rows in gamed.items():
+        kept = [r for r, k in zip(rows, valid(rows)) if k]
+        missing = [r.instruction[:60] for r in kept if r.instruction not in table]
+        if missing:
+            raise SllmError(
+                f"gamed baseline {name}: no difficulty for {len(missing)} instructions, e.g. {missing[0]!r}"
+            )
+        length = np.tanh(standardized_length_delta(kept))
+        xs.append(np.column_stack([length, [table[r.instruction] for r in kept], np.zeros(len(kept))]))
+        ps.append(np.array([r.preference for r in kept], dtype=float) - 1.0)
+    return (np.vstack(xs), np.concatenate(ps)) if xs else (np.zeros((0, 3)), np.zeros(0))
+
+
+def resolve_difficulty(
+    by_model: Mapping[str, Sequence[Annotation]],
+    source: str | Path = "auto",
+    positional: bool = False,
+    baseline: str | None = None,
+    gamed: Mapping[str, Sequence[Annotation]] | None = None,
+) -> Difficulty:
+    """Difficulty for every annotation row of every model, and the gamed-baseline rows to
+    regularise with. `source`: auto (sllm's AlpacaEval reference when the baseline is
+    gpt4_1106_preview and every instruction is AlpacaEval's, else a joint fit), alpaca_eval,
+    joint, or a CSV file. `positional` looks difficulty up by row position, as alpaca_eval does
+    (it misplaces them after a missing row). `gamed`: annotations of length-gamed versions of the
+    baseline to regularise with; without them, the shipped AlpacaEval rows when they apply."""
+    ref = alpaca_eval_reference()
+    every = [r.instruction for rows in [*by_model.values(), *(gamed or {}).values()] for r in rows]
+    covered = ref.covers(every)
+    reference_setting = covered and baseline in (None, REFERENCE_BASELINE)
+    key_of = {text: instruction_key(text) for text in set(every)}
+    position = {k: i for i, k in enumerate(ref.keys)}
+    ref_difficulty = ref.difficulty
+    if str(source) in ("auto", "alpaca_eval"):
+        if str(source) == "alpaca_eval" and not covered:
+            missing = next(t for t in every if key_of[t] not in position)
+            raise UsageError(f"--difficulty alpaca_eval: not an AlpacaEval instruction: {missing[:60]!r}")
+        source = "alpaca_eval" if reference_setting or str(source) == "alpaca_eval" else "joint"
+    if str(source) == "alpaca_eval":
+        table = {t: float(ref.difficulty[position[k]]) for t, k in key_of.items()}
+        note = "instruction difficulty: sllm's AlpacaEval 2.0 reference (ratings/data/README.md)"
+    elif str(source) == "joint":
+        table = estimate_difficulty([*by_model.values(), *(gamed or {}).values()])
+        note = (
+            f"instruction difficulty fitted jointly on {len(by_model) + len(gamed or {})} annotation set(s)"
+        )
+    else:
+        # Positions in a difficulty file are positions in the evaluation set: AlpacaEval's own
+        # order when the instructions are AlpacaEval's, else their order of first appearance.
+        order = list(ref.keys) if covered else [key_of[t] for t in dict.fromkeys(every)]
+        by_key = load_difficulty(source, order)
+        table = {t: by_key[k] for t, k in key_of.items() if k in by_key}
+        note = f"instruction difficulty from {source}"
+        if covered and all(k in by_key for k in ref.keys):
+            ref_difficulty = np.array([by_key[k] for k in ref.keys])
+    by_model_d = {}
+    for model, rows in by_model.items():
+        if positional:
+            if not covered:
+                raise UsageError("--positional-difficulty needs AlpacaEval's instructions")
+            values = [ref_difficulty[i] if i < len(ref_difficulty) else np.nan for i in range(len(rows))]
+        else:
+            missing = [r.instruction[:60] for r in rows if r.instruction not in table]
+            if missing:
+                raise SllmError(
+                    f"no instruction difficulty for {len(missing)} instructions, e.g. {missing[0]!r}"
+                )
+            values = [table[r.instruction] for r in rows]
+        by_model_d[model] = np.array(values, dtype=float)
+    if gamed:
+        anchor_x, anchor_p = gamed_anchor_rows(gamed, table)
+        note += f"; regularised toward {len(gamed)} gamed baseline(s) given"
+    elif reference_setting:
+        anchor_x = np.column_stack(
+            [ref.gamed_length, ref_difficulty[ref.gamed_position], np.zeros(len(ref.gamed_length))]
+        )
+        anchor_p = ref.gamed_preference
+        note += "; regularised toward AlpacaEval's gamed GPT-4 Turbo baselines"
+    else:
+        anchor_x, anchor_p = np.zeros((0, 3)), np.zeros(0)
+        note += "; not regularised (no --gamed-baseline for this judge): very short answers can inflate LC"
+    return Difficulty(by_model_d, anchor_x, anchor_p, note + ("; by row position" if positional else ""))

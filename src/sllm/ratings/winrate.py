@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sllm.errors import SllmError
-from sllm.metaeval.records import read_records
+from sllm.ratings.records import ReadReport
+from sllm.textio import read_json_records
 
 
 @dataclass
@@ -33,6 +34,16 @@ class Annotation:
     preference: float | None
 
 
+PLACEHOLDER_NAMES = {
+    "",
+    "example",
+    "model",
+    "unknown",
+    "none",
+    "null",
+}  # alpaca_eval's example outputs say "example"
+
+
 def _preference(value: Any, where: str) -> float | None:
     if value is None or value == "":
         return None
@@ -45,10 +56,24 @@ def _preference(value: Any, where: str) -> float | None:
     return 1.5 if number == 0 else number
 
 
-def load_annotations(path: str | Path) -> list[Annotation]:
-    """alpaca_eval annotations.json (or sllm's JSONL in the same fields); errors name file and item."""
+def folder_model_name(path: Path, annotator: str | None) -> str | None:
+    """The model an annotation file belongs to by alpaca_eval's layout:
+    results/<model>/<annotator>/annotations.json, or <model>/annotations.json."""
+    folder = path.resolve().parent
+    if (annotator and folder.name == annotator) or folder.name.startswith(("weighted_", "alpaca_eval")):
+        folder = folder.parent
+    return None if folder.name in ("", "results", ".") else folder.name
+
+
+def load_annotations(path: str | Path, report: ReadReport | None = None) -> list[Annotation]:
+    """alpaca_eval annotations.json (or .json.gz, or sllm's JSONL in the same fields); errors name
+    file and item. A placeholder generator_2 ("example") takes the model's folder name. Rows
+    whose preference is unparsed or out of range are kept (counted by head_to_head) and reported."""
+    path = Path(path)
+    report = report if report is not None else ReadReport("annotations", files=[str(path)])
+    records = read_json_records(path)
     rows = []
-    for where, record in read_records(path):
+    for where, record in records:
         for field in ("instruction", "output_1", "output_2", "generator_1", "generator_2", "preference"):
             if field not in record:
                 raise SllmError(f"{where}: missing field '{field}'")
@@ -58,12 +83,33 @@ def load_annotations(path: str | Path) -> list[Annotation]:
                 str(record["output_1"] or ""),
                 str(record["output_2"] or ""),
                 str(record["generator_1"]),
-                str(record["generator_2"]),
+                str(record["generator_2"] if record["generator_2"] is not None else ""),
                 _preference(record["preference"], where),
             )
         )
     if not rows:
         raise SllmError(f"{path}: no annotations")
+    if any(r.generator_2.strip().lower() in PLACEHOLDER_NAMES for r in rows):
+        name = folder_model_name(path, records[0][1].get("annotator"))
+        if name is None:
+            raise SllmError(
+                f"{path}: generator_2 is a placeholder ({rows[0].generator_2!r}); the folder names no model"
+            )
+        rows = [
+            replace(r, generator_2=name) if r.generator_2.strip().lower() in PLACEHOLDER_NAMES else r
+            for r in rows
+        ]
+    report.read += len(rows)
+    unparsed = sum(r.preference is None for r in rows)
+    outside = sum(r.preference is not None and not 1.0 <= r.preference <= 2.0 for r in rows)
+    if unparsed:
+        report.drop("unparsed preferences", unparsed)
+    if outside:
+        report.drop("preferences outside [1, 2]", outside)
+    report.used += len(rows) - unparsed - outside
+    report.used_by.update(
+        r.generator_2 for r in rows if r.preference is not None and 1.0 <= r.preference <= 2.0
+    )
     return rows
 
 

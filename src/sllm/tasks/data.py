@@ -1,7 +1,11 @@
 """Find a task's documents: --data-dir, SLLM_DATA_DIR, the HF hub (online), or the bundled sample.
 
 Local folders use the same layout and file names as ../shared/data/<dataset>/, so another slice
-of the same source can be swapped in by copying it under those names.
+of the same source can be swapped in by copying it under those names. A data folder that lacks a
+task's files is not an error: the task goes on down the list, with a warning naming the path.
+Tasks without a bundled sample (ARC, KMMLU, HAE-RAE: no public copy could be shipped) are
+"network only": offline they need --data-dir. A user's task whose YAML names its own folder
+(absolute, or ./ relative to the YAML) reads exactly that folder.
 """
 
 from __future__ import annotations
@@ -15,11 +19,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sllm.errors import SllmError, unknown_name
+from sllm.errors import SllmError, unknown_name, warn
 from sllm.tasks.loaders import Doc, load_file
 from sllm.tasks.spec import TaskSpec
 
 SAMPLES = Path(__file__).parent / "samples"
+# Where a task's documents come from offline (`data_availability`, the data column of `sllm tasks list`).
+BUNDLED = "bundled sample"
+NETWORK_ONLY = "network only"
+USER_PATH = "user path"
+DATA_DIR = "data dir"
+NO_DATA = "no data"
 _PROCESSORS: dict[str, Callable[[Doc], Doc | None]] = {}
 
 
@@ -43,34 +53,78 @@ def register_processor(name: str) -> Callable[[Callable[[Doc], Doc | None]], Cal
 
 
 def load_task_data(spec: TaskSpec, data_dir: str | Path | None = None) -> TaskData:
-    """Load the documents of a task from the first place that has them."""
+    """Load the documents of a task from the first place that has them (see the module docstring)."""
+    own = own_folder(spec)
+    if own is not None:  # a user's task names its data itself: no fallback, a missing file is an error
+        return _process(spec, _from_folder(spec, own), str(own))
+    found, missing = _local_folder(spec, data_dir)
+    if found is not None:
+        return _process(spec, _from_folder(spec, found), str(found))
+    sample = sample_folder(spec)
+    if spec.dataset.hub_path and not _offline() and hub_reachable():
+        try:
+            data = _process(spec, _from_hub(spec), f"hub:{spec.dataset.hub_path}")
+        except SllmError:
+            if sample is None:
+                raise
+        else:
+            _warn_missing(spec, missing, data.source)
+            return data
+    if sample is not None:
+        data = _process(spec, _from_folder(spec, sample), f"{BUNDLED} ({sample})")
+        _warn_missing(spec, missing, f"the {BUNDLED}")
+        return data
+    where = f"{missing[0]} not found" if missing else "no data found"
+    raise SllmError(
+        f"task {spec.task}: {where}; it has no bundled sample: pass --data-dir DIR with "
+        f"{spec.dataset.folder}/{spec.dataset.test} inside (the layout of ../shared/data)"
+        + (f", or go online for {spec.dataset.hub_path}" if spec.dataset.hub_path else "")
+    )
+
+
+def data_availability(spec: TaskSpec, data_dir: str | Path | None = None) -> str:
+    """Where the task reads its documents offline: USER_PATH, DATA_DIR, BUNDLED, NETWORK_ONLY or NO_DATA."""
+    if own_folder(spec) is not None:
+        return USER_PATH
+    if _local_folder(spec, data_dir)[0] is not None:
+        return DATA_DIR
+    if sample_folder(spec) is not None:
+        return BUNDLED
+    return NETWORK_ONLY if spec.dataset.hub_path else NO_DATA
+
+
+def own_folder(spec: TaskSpec) -> Path | None:
+    """The folder a task's YAML names itself (absolute, or ./ relative to the YAML), else None."""
     own = Path(spec.dataset.folder)
-    if own.is_absolute() or spec.dataset.folder.startswith("."):
-        # A user's task names its data relative to its own YAML file.
-        base = own if own.is_absolute() else Path(spec.source).parent / own
-        return _process(spec, _from_folder(spec, base), str(base))
+    if own.is_absolute():
+        return own
+    if spec.dataset.folder.startswith("."):
+        return Path(spec.source).parent / own
+    return None
+
+
+def sample_folder(spec: TaskSpec) -> Path | None:
+    """The bundled sample folder of a task, when it holds the task's evaluated file."""
+    sample = SAMPLES / spec.dataset.folder
+    return sample if (sample / spec.dataset.test).is_file() else None
+
+
+def _local_folder(spec: TaskSpec, data_dir: str | Path | None) -> tuple[Path | None, list[Path]]:
+    """The first of --data-dir and SLLM_DATA_DIR holding the task's file, and the paths tried in vain."""
+    missing: list[Path] = []
     for folder in (data_dir, os.environ.get("SLLM_DATA_DIR")):
         if folder:
             base = Path(folder).expanduser() / spec.dataset.folder
             if (base / spec.dataset.test).is_file():
-                return _process(spec, _from_folder(spec, base), str(base))
-            if data_dir and folder == data_dir:
-                raise SllmError(f"task {spec.task}: data file not found: {base / spec.dataset.test}")
-    sample = SAMPLES / spec.dataset.folder
-    has_sample = (sample / spec.dataset.test).is_file()
-    if spec.dataset.hub_path and not _offline() and hub_reachable():
-        try:
-            return _process(spec, _from_hub(spec), f"hub:{spec.dataset.hub_path}")
-        except SllmError:
-            if not has_sample:
-                raise
-    if has_sample:
-        return _process(spec, _from_folder(spec, sample), f"bundled sample ({sample})")
-    raise SllmError(
-        f"task {spec.task}: no data found; pass --data-dir DIR with {spec.dataset.folder}/"
-        f"{spec.dataset.test} inside (the layout of ../shared/data), or go online for "
-        f"{spec.dataset.hub_path or 'its hub dataset'}"
-    )
+                return base, missing
+            missing.append(base / spec.dataset.test)
+    return None, missing
+
+
+def _warn_missing(spec: TaskSpec, missing: list[Path], used: str) -> None:
+    # The user pointed at a data folder that lacks this task: say so, but keep going.
+    if missing:
+        warn(f"task {spec.task}: {missing[0]} not found; using {used} instead")
 
 
 def _from_folder(spec: TaskSpec, base: Path) -> tuple[list[Doc], list[Doc]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sllm.errors import SllmError, unknown_name
+from sllm.textio import iter_lines, read_text
 
 Doc = dict[str, Any]
 Loader = Callable[..., list[Doc]]
@@ -39,17 +40,16 @@ def load_file(path: Path, fmt: str, options: dict[str, Any] | None = None) -> li
 def load_jsonl(path: Path) -> list[Doc]:
     """One JSON object per line; blank lines are skipped."""
     docs = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SllmError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-            if not isinstance(value, dict):
-                raise SllmError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
-            docs.append(value)
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SllmError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+        if not isinstance(value, dict):
+            raise SllmError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
+        docs.append(value)
     return docs
 
 
@@ -57,7 +57,7 @@ def load_jsonl(path: Path) -> list[Doc]:
 def load_json(path: Path, records: str | None = None) -> list[Doc]:
     """A JSON list of objects, or the list under key `records`."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise SllmError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     if records is not None:
@@ -72,10 +72,9 @@ def load_csv(
     path: Path, delimiter: str = ",", columns: list[str] | None = None, header: bool = True
 ) -> list[Doc]:
     """CSV (or TSV) rows as dicts: from the header line, or from `columns` when there is none."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(
-            csv.reader(handle, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else 0)
-        )
+    # csv needs the raw lines (newline kept) so quoted fields may span lines.
+    lines = (text for _, text in iter_lines(path))
+    rows = list(csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else 0))
     names = columns or (rows[0] if header and rows else None)
     if names is None:
         raise SllmError(f"{path}: no header line and no columns given")
@@ -108,7 +107,7 @@ def load_parquet(path: Path) -> list[Doc]:
 @register_loader("hellaswag_text")
 def load_hellaswag_text(path: Path) -> list[Doc]:
     """The 6-lines-per-item text conversion: query, label, four endings."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if len(lines) % 6:
@@ -171,5 +170,5 @@ def load_squad_json(path: Path) -> list[Doc]:
 @register_loader("paragraphs")
 def load_paragraphs(path: Path) -> list[Doc]:
     """A plain text file split on blank lines: one document per paragraph (perplexity)."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     return [{"text": p.strip()} for p in re.split(r"\n\s*\n", text) if p.strip()]

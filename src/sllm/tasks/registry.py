@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sllm import smoke
 from sllm.errors import SllmError, unknown_name
 from sllm.tasks.spec import TaskSpec, build_spec, read_yaml
 
@@ -48,7 +49,7 @@ class TaskRegistry:
             if name in self.tasks:
                 seen.setdefault(name, self.tasks[name])
             elif name in self.groups:
-                for member in self.groups[name]:
+                for member in smoke.head(self.groups[name], smoke.GROUP_TASKS):  # SLLM_SMOKE
                     seen.setdefault(member, self.tasks[member])
             else:
                 raise unknown_name("task", name, [*self.tasks, *self.groups])

@@ -54,6 +54,7 @@ def get_run(run_id: str) -> dict[str, Any]:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
+    run_id = resolve_run_id(run_id, client)
     try:
         run = client.get_run(run_id)
     except MlflowException:
@@ -74,3 +75,34 @@ def get_run(run_id: str) -> dict[str, Any]:
         "artifacts": [a.path for a in client.list_artifacts(run_id)],
         "datasets": datasets,
     }
+
+
+def resolve_run_id(prefix: str, client: Any = None) -> str:
+    """The full id of the one run whose id starts with `prefix` (as `runs list` shows them)."""
+    if len(prefix) == 32:
+        return prefix
+    if not prefix:
+        raise SllmError("give a run id (or a unique prefix of one)")
+    configure()
+    if client is None:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    matches: list[str] = []
+    token = None
+    while experiments:
+        # MLflow's filter language has no prefix match on run ids; a page holds 1,000 runs.
+        page = client.search_runs(experiments, max_results=1000, page_token=token)
+        matches += [r.info.run_id for r in page if r.info.run_id.startswith(prefix)]
+        token = page.token
+        if not token:
+            break
+    if not matches:
+        raise SllmError(f"no run id starts with '{prefix}' in {tracking_uri()}")
+    if len(matches) > 1:
+        shown = ", ".join(m[:12] for m in matches[:5])
+        raise SllmError(
+            f"run id prefix '{prefix}' matches {len(matches)} runs ({shown}); give more characters"
+        )
+    return matches[0]

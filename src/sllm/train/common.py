@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sllm import smoke
 from sllm.data.examples import Example
 from sllm.errors import SllmError
 from sllm.train.config import TrainConfig
@@ -109,7 +110,7 @@ def training_arguments(config: TrainConfig, has_eval: bool) -> dict[str, Any]:
     return {
         "output_dir": config.output_dir,
         "num_train_epochs": config.epochs,
-        "max_steps": config.max_steps,
+        "max_steps": smoke.cap(config.max_steps, smoke.STEPS),  # SLLM_SMOKE: 2 steps
         "learning_rate": config.lr(),
         "per_device_train_batch_size": config.batch_size,
         "per_device_eval_batch_size": config.batch_size,

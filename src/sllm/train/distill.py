@@ -110,7 +110,7 @@ def teacher_answers(config: DistillRunConfig, out: Path) -> Path:
     replies = lm.generate(requests, progress=True)
     rewritten = [
         replace(e, messages=[*e.messages[:-1], {"role": "assistant", "content": r.text.strip()}],
-                meta={**e.meta, "teacher": config.teacher})
+                meta={**e.meta, "teacher": lm.spec})  # redacted: the data never holds a key
         for e, r in zip(examples, replies, strict=True)
     ]  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)

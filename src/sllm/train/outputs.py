@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sllm.redact import redact_tree
 from sllm.train.common import DataSplit
 from sllm.train.config import TrainConfig
 
@@ -104,7 +105,7 @@ def finish_run(
         "base_model": config.model,
         "data": {"train": str(split.train_path), "eval": str(split.eval_path) if split.eval_path else None},
         "data_digests": data_digests(split),
-        "config": config.model_dump(),
+        "config": redact_tree(config.model_dump()),  # a distill teacher's spec may hold a key
         "metrics": summary,
     }
     if config.eval_suite:
@@ -123,9 +124,13 @@ def finish_run(
         )
         from sllm.registry import log_model, register
 
-        log_model(folder)
+        # The model is saved: a store that fails now costs a warning, not the training.
+        tracker.recorder.attempt("the model artifact", lambda: log_model(folder))
         if config.register_as:
-            result.registered = register(config.register_as, result.run_id, description)
+            result.registered = tracker.recorder.attempt(
+                f"registry version {config.register_as}",
+                lambda: register(config.register_as, result.run_id, description),
+            )
     return result
 
 

@@ -7,17 +7,17 @@ from typing import Any
 
 from sllm.data.examples import Example
 from sllm.data.quality.text import triple
-from sllm.judging.run import Judge
+from sllm.judging.run import Judge, render
 from sllm.judging.spec import JudgeSpec, get_judge
 from sllm.models.base import LM
 
 
 def conversation(spec: JudgeSpec, example: Example) -> list[dict[str, str]]:
-    """The judge's messages for one triple (the triple fenced under ### headings)."""
+    """The judge's messages for one triple: the response fenced by a nonce tag, control tokens
+    broken, as every judge prompt (judging.run.render)."""
     instruction, given, response = triple(example)
-    user = spec.prompt_template.format(instruction=instruction, input=given or "-", response=response)
-    system = [{"role": "system", "content": spec.system_prompt}] if spec.system_prompt else []
-    return [*system, {"role": "user", "content": user}]
+    fields = {"instruction": instruction, "input": given or "-", "response": response}
+    return render(spec, fields, where=f"example {example.where}")
 
 
 def rate_examples(
