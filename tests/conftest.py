@@ -19,6 +19,7 @@ def _isolated_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLLM_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("SLLM_DATA_DIR", raising=False)
+    monkeypatch.delenv("SLLM_SMOKE", raising=False)  # full-size runs unless a test asks for smoke
     # Tests never reach the hub: built-in tasks fall back to their bundled samples.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sllm.errors import UsageError
+from sllm.language import hangul_ratio
 from sllm.prompting.fewshot import ExemplarSelector
-from sllm.prompting.retrieval import Retriever, hangul_ratio
+from sllm.prompting.retrieval import Retriever
 
 POOL = [
     {"q": "How many legs does a spider have?"},

@@ -260,7 +260,7 @@ def filter_safety(  # noqa: PLR0913 - the filter's options
 
 def _korean(examples: list) -> bool:
     from sllm.data.quality.text import prompt_text
-    from sllm.prompting.retrieval import hangul_ratio
+    from sllm.language import hangul_ratio
 
     return hangul_ratio([prompt_text(e) for e in examples]) > 0.5
 

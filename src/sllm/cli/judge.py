@@ -35,7 +35,7 @@ Every call is cached: running the same command again makes no new model calls.
 
 def _config_for(mode: str, item, include: tuple[str, ...]):  # noqa: ANN001, ANN202
     from sllm.judging import get_judge
-    from sllm.prompting.retrieval import hangul_ratio
+    from sllm.language import hangul_ratio
 
     base = "single" if mode == "single" else "pair"
     version = "math_v1" if item.needs_reference and item.references else ("v1" if mode == "single" else "v2")
@@ -321,12 +321,12 @@ def judge_geval(
     if mode not in ("auto", "probability", "sampling") or steps not in ("auto", "given"):
         raise UsageError("--mode must be auto, probability or sampling; --steps auto or given")
     chosen = [get_criterion(c.strip(), criteria_file or []) for c in criteria.split(",") if c.strip()]
-    rows = read_records(input_path)
+    rows = list(smoke.head(read_records(input_path)))  # SLLM_SMOKE: a few items
     items = [{"source": str(field_value(r, source_field, w)) if any(c.uses_source for c in chosen) else "",
               "output": str(field_value(r, output_field, w))} for w, r in rows]  # fmt: skip
     if not items:
         raise SllmError(f"{input_path}: no items")
-    items, n = list(smoke.head(items)), smoke.cap(n, smoke.ITEMS)  # SLLM_SMOKE: a few items, samples
+    n = smoke.cap(n, smoke.ITEMS)  # SLLM_SMOKE: a few samples
     lm = open_model(judge, use_cache=not no_cache)
     records, runs = [], []
     for criterion in chosen:

@@ -40,7 +40,7 @@ def _normal_words(text: str) -> list[str]:
 
 
 def _is_korean(text: str) -> bool:
-    from sllm.prompting.retrieval import hangul_ratio
+    from sllm.language import hangul_ratio
 
     return hangul_ratio([text]) > 0.5
 

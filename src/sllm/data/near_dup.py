@@ -15,7 +15,7 @@ KOREAN_SHINGLE = 2
 
 def shingles(text: str, n: int | None = None) -> set[str]:
     """Character n-grams of the lower-cased text with whitespace collapsed (n: 2 for Korean, else 5)."""
-    from sllm.prompting.retrieval import hangul_ratio
+    from sllm.language import hangul_ratio
 
     norm = " ".join(text.lower().split())
     if n is None:

@@ -149,7 +149,7 @@ class Validator:
 
     def flush(self) -> None:
         """Run the template check on the pending examples and count the ones that pass."""
-        from sllm.prompting.retrieval import hangul_ratio
+        from sllm.language import hangul_ratio
 
         batch, self.pending = self.pending, []
         self._check_duplicates(batch)

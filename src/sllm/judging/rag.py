@@ -98,7 +98,7 @@ PROMPTS = {
 
 def language(item: RagItem) -> str:
     """'ko' when the question and answer are mostly Hangul, else 'en'."""
-    from sllm.prompting.retrieval import hangul_ratio
+    from sllm.language import hangul_ratio
 
     return "ko" if hangul_ratio([item.question, item.answer]) > 0.5 else "en"
 

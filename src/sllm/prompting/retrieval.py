@@ -13,9 +13,7 @@ from typing import Any
 import numpy as np
 
 from sllm.embeddings import default_model_folder, load_encoder
-from sllm.language import hangul_ratio
-
-__all__ = ["Retriever", "embedding_model", "hangul_ratio"]
+from sllm.language import looks_korean
 
 
 def embedding_model() -> Any:
@@ -29,7 +27,7 @@ class Retriever:
     def __init__(self, pool: list[str], method: str = "auto") -> None:
         self.pool = pool
         if method == "auto":
-            method = "bm25" if hangul_ratio(pool[:200]) > 0.3 or embedding_model() is None else "embedding"
+            method = "bm25" if looks_korean(pool[:200]) or embedding_model() is None else "embedding"
         self.method = method
         if method == "embedding":
             self.vectors = embedding_model().encode(pool, normalize_embeddings=True, show_progress_bar=False)
@@ -38,7 +36,7 @@ class Retriever:
 
             from sllm.metrics.tokenizers import get_tokenizer
 
-            self.tokenize = get_tokenizer("ko" if hangul_ratio(pool[:200]) > 0.3 else "whitespace").tokenize
+            self.tokenize = get_tokenizer("ko" if looks_korean(pool[:200]) else "whitespace").tokenize
             self.bm25 = bm25s.BM25()
             self.bm25.index([self.tokenize(t) or ["<empty>"] for t in pool], show_progress=False)
 

@@ -112,7 +112,7 @@ def training_arguments(config: TrainConfig, has_eval: bool) -> dict[str, Any]:
         "num_train_epochs": config.epochs,
         "max_steps": smoke.cap(config.max_steps, smoke.STEPS),  # SLLM_SMOKE: 2 steps
         "learning_rate": config.lr(),
-        "per_device_train_batch_size": config.batch_size,
+        "per_device_train_batch_size": smoke.cap(config.batch_size, smoke.BATCH),  # SLLM_SMOKE: 1 row
         "per_device_eval_batch_size": config.batch_size,
         "gradient_accumulation_steps": config.gradient_accumulation_steps,
         "activation_checkpointing": config.gradient_checkpointing,

@@ -27,8 +27,8 @@ BLACKLIST = {
 
 @lru_cache(maxsize=100_000)
 def _tokens(text: str) -> tuple[str, ...]:
+    from sllm.language import hangul_ratio
     from sllm.metrics.tokenizers import get_tokenizer
-    from sllm.prompting.retrieval import hangul_ratio
 
     name = "ko" if hangul_ratio([text]) > 0 else "default"
     return tuple(get_tokenizer(name).tokenize(text))

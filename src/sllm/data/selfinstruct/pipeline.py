@@ -56,8 +56,8 @@ class SelfInstructConfig(BaseModel):
 
 def load_seed_tasks(seeds: str) -> tuple[list[dict[str, Any]], str]:
     """Seed tasks (Self-Instruct's layout) and their language (ko when mostly Hangul)."""
+    from sllm.language import hangul_ratio
     from sllm.metaeval.records import read_records
-    from sllm.prompting.retrieval import hangul_ratio
 
     path = BUNDLED.get(seeds, Path(seeds))
     tasks = []
