@@ -63,6 +63,24 @@ def test_fingerprint_is_part_of_the_key(tmp_path):
     assert a != b and len(a) == 64
 
 
+@pytest.mark.parametrize(
+    "edited", ["tokenizer_config.json", "chat_template.jinja", "generation_config.json", "adapter_config.json"]
+)
+def test_editing_a_template_or_config_in_place_changes_the_fingerprint(tmp_path, edited):
+    """A chat template edited in place must not reuse generations cached under the old one."""
+    from sllm.models.fingerprint import folder_digest
+
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / edited).write_text('{"chat_template": "{{ messages }}"}')
+    before = folder_digest(tmp_path)
+    (tmp_path / edited).write_text('{"chat_template": "<|user|>{{ messages }}"}')
+    assert folder_digest(tmp_path) != before
+    (tmp_path / "README.md").write_text("notes")  # files that change nothing computed do not count
+    after = folder_digest(tmp_path)
+    (tmp_path / "README.md").write_text("other notes")
+    assert folder_digest(tmp_path) == after
+
+
 KILL_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys

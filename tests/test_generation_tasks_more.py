@@ -31,6 +31,7 @@ def test_xsum_through_the_chat_template_gets_real_rouge(default_lm):
     record = evaluate(config, lm=default_lm)
     result = record["results"]["xsum"]
     assert result["rouge1,summary"] > 0.2 and result["bleu"] > 0.0
+    assert result["bleu_stderr"] > 0.0 and result["rouge1,summary_stderr"] > 0.0
     assert all(r["raw_outputs"][0] for r in record["samples_records"]["xsum"])
 
 
@@ -42,3 +43,13 @@ def test_perplexity_of_the_bundled_text(default_lm):
     n_bytes = sum(len(r["prompt"].encode("utf-8")) for r in rows)
     assert result["bits_per_byte"] == pytest.approx(-total / n_bytes / 0.6931471805599453)
     assert 1.0 < result["token_perplexity"] < 100.0
+    from sllm.evaluation.stderr import bootstrap_stderr
+    from sllm.metrics.perplexity import perplexities
+
+    def corpus(some):
+        return perplexities(
+            [r["logprob"] for r in some], [r["n_tokens"] for r in some], [r["prompt"] for r in some]
+        )
+
+    # Every metric has a standard error, from the seeded bootstrap over documents.
+    assert {k: result[k] for k in result if k.endswith("_stderr")} == bootstrap_stderr(corpus, rows, 1000)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +25,7 @@ from sllm.evaluation.instances import Instance, build_instances, build_rolling_i
 from sllm.evaluation.mc_generate import score_letters, to_generation
 from sllm.evaluation.records import new_run_folder
 from sllm.evaluation.scoring import MC_CORPUS_METRICS, macro_f1, mean_stderr, score_instance
+from sllm.evaluation.stderr import bootstrap_stderr, rounds_for
 from sllm.evaluation.window import fit_to_window
 from sllm.metrics.perplexity import perplexities
 from sllm.models.base import LM, LoglikelihoodRequest
@@ -213,19 +216,14 @@ def _score(
             rows, keys, extra = score_letters(instances), ["acc"], {}
         elif spec.output_type == "loglikelihood_rolling":
             rows, keys = [_rolling_row(inst) for inst in instances], []
-            extra = perplexities(
-                [r["logprob"] for r in rows], [r["n_tokens"] for r in rows], [r["prompt"] for r in rows]
-            )
+            extra = _with_stderr(_perplexity_of, rows)
         elif spec.output_type == "generate_until":
             rows, keys = score_generation(spec, instances)
-            extra = corpus_metrics(spec, rows)
+            extra = _with_stderr(partial(corpus_metrics, spec), rows)
         else:
             rows = [_mc_row(spec, inst) for inst in instances]
             keys = [m for m in spec.metric_names() if m not in MC_CORPUS_METRICS]
-            extra = {}
-            if "f1_macro" in spec.metric_names():
-                best = [int(np.argmax(r["loglikelihoods"])) for r in rows]
-                extra["f1_macro"] = macro_f1([r["gold"] for r in rows], best)
+            extra = _with_stderr(_macro_f1_of, rows) if "f1_macro" in spec.metric_names() else {}
         samples[task] = rows
         for inst, row in zip(instances, rows, strict=True):
             if inst.truncated is not None:
@@ -242,6 +240,25 @@ def _score(
             "data_source": meta[task]["source"],
         }
     return results, samples
+
+
+def _with_stderr(
+    statistic: Callable[[list[dict[str, Any]]], dict[str, float]], rows: list[dict[str, Any]]
+) -> dict[str, float]:
+    """Corpus metrics over the rows and their bootstrap standard errors (every metric has one)."""
+    values = statistic(rows)
+    return {**values, **bootstrap_stderr(statistic, rows, rounds_for(list(values)))}
+
+
+def _perplexity_of(rows: list[dict[str, Any]]) -> dict[str, float]:
+    return perplexities(
+        [r["logprob"] for r in rows], [r["n_tokens"] for r in rows], [r["prompt"] for r in rows]
+    )
+
+
+def _macro_f1_of(rows: list[dict[str, Any]]) -> dict[str, float]:
+    best = [int(np.argmax(r["loglikelihoods"])) for r in rows]
+    return {"f1_macro": macro_f1([r["gold"] for r in rows], best)}
 
 
 def _rolling_row(inst: Instance) -> dict[str, Any]:

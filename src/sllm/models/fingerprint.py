@@ -10,7 +10,27 @@ from pathlib import Path
 
 from sllm.paths import sllm_home
 
-WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.gguf", "*.pt", "*.model", "tokenizer.json")
+# Everything that changes what a model computes: weights, architecture and adapter configs, and
+# the whole tokenizer including its chat template (tokenizer_config.json or chat_template.jinja),
+# so editing a template in place never reuses generations cached under the old one.
+MODEL_FILE_PATTERNS = (
+    "*.safetensors",
+    "*.bin",
+    "*.gguf",
+    "*.pt",
+    "*.model",
+    "config.json",
+    "generation_config.json",
+    "adapter_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "merges.txt",
+    "chat_template.jinja",
+    "chat_template.json",
+)
 
 
 def file_digest(path: Path) -> str:
@@ -54,8 +74,8 @@ def _remember(memo_path: Path, key: str, digest: str) -> None:
 
 
 def folder_digest(folder: Path) -> str:
-    """Return one digest over the weight and tokenizer files of a model folder."""
-    files = sorted({p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern)})
+    """Return one digest over the weight, config and tokenizer files of a model folder."""
+    files = sorted({p for pattern in MODEL_FILE_PATTERNS for p in folder.glob(pattern)})
     sha = hashlib.sha256()
     for path in files:
         sha.update(f"{path.name}:{file_digest(path)}\n".encode())
