@@ -39,7 +39,7 @@ _BACKENDS: dict[str, str | Callable[..., LM]] = {
     "gguf": "sllm.models.gguf:load_gguf",
     "openai": "sllm.models.openai_api:OpenAILM",
     "vllm": "sllm.models.vllm:VLLM",
-    "registry": "sllm.registry:load_registered",
+    "registry": "sllm.models.registered:load_registered",
 }
 
 

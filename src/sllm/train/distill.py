@@ -66,7 +66,7 @@ def distill_trainer(config: DistillRunConfig, callbacks: list | None = None) -> 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from sllm.train.common import model_folder
+    from sllm.models.folders import model_folder
     from sllm.train.sft import sft_trainer
 
     trainer, split = sft_trainer(config, callbacks)

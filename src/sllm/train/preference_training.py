@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sllm.models.folders import model_folder
 from sllm.train.common import (
     load_model_and_tokenizer,
     load_split,
-    model_folder,
     peft_config,
     training_arguments,
 )

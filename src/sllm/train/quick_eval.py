@@ -12,7 +12,7 @@ SUITES = {"quick": "hellaswag,arc_easy", "quick-ko": "kobest_boolq,kobest_copa"}
 def trained_spec(folder: Path, kind: str, base: str) -> str:
     """The model spec of a training result (an adapter rides on its base model's folder)."""
     if kind == "adapter":
-        from sllm.train.common import model_folder
+        from sllm.models.folders import model_folder
 
         return f"hf:{model_folder(base)},adapter={folder}"
     return f"hf:{folder}"

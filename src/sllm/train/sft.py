@@ -7,11 +7,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sllm.models.folders import model_folder
 from sllm.train.common import (
     conversations,
     load_model_and_tokenizer,
     load_split,
-    model_folder,
     peft_config,
     training_arguments,
 )

@@ -1,7 +1,7 @@
 """The model registry on MLflow: a trained adapter or model is logged to its run as the `model`
-artifact and registered as a version; `registry:NAME@latest` (or `@VERSION`, `@ALIAS`) loads it
-anywhere through the hf backend -- an adapter on top of its base model, read from
-`sllm_model.json`."""
+artifact and registered as a version; `resolve` turns `NAME@latest` (or `@VERSION`, `@ALIAS`)
+into a local folder with its `sllm_model.json` description. The `registry:` model backend that
+loads it lives in `sllm.models.registered`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def register(name: str, run_id: str, description: dict[str, Any]) -> str:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from sllm.tracking import configure
+    from sllm.tracking.store import configure
 
     configure()
     tags = {
@@ -64,7 +64,7 @@ def resolve(target: str) -> Registered:
     from mlflow.exceptions import MlflowException
 
     from sllm.paths import sllm_home
-    from sllm.tracking import configure
+    from sllm.tracking.store import configure
 
     configure()
     name, _, ref = target.partition("@")
@@ -94,16 +94,3 @@ def resolve(target: str) -> Registered:
         local = local / "model"
     description = json.loads((local / MODEL_FILE).read_text(encoding="utf-8"))
     return Registered(name, str(version.version), local, description)
-
-
-def load_registered(target: str, options: dict[str, Any]) -> Any:
-    """The registry backend: a registered adapter on its base model, or a full model."""
-    from sllm.models.hf import HFLM
-
-    found = resolve(target)
-    if found.description["kind"] == "adapter":
-        from sllm.train.common import model_folder
-
-        base = model_folder(found.description["base_model"])
-        return HFLM(str(base), {**options, "adapter": str(found.folder)})
-    return HFLM(str(found.folder), options)
