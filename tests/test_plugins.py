@@ -57,3 +57,51 @@ def test_entry_point_plugins_are_added(monkeypatch) -> None:
     assert reg.names() == ["builtin", "shout"]
     with pytest.raises(SllmError, match="thing 'builtin' is already registered"):
         reg.add("builtin", max)
+
+
+def test_a_metric_plugin_from_an_entry_point_registers_itself(tmp_path: Path, monkeypatch) -> None:
+    """A package's metric module, named by an entry point, is imported on first use and scores."""
+    (tmp_path / "shout_metric.py").write_text(
+        "from sllm.metrics.registry import register_metric\n"
+        "@register_metric('shouted', 'sample')\n"
+        "def shouted(prediction, references, **_):\n"
+        "    return {'shouted': float(prediction.isupper())}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from sllm.metrics import registry
+
+    reg = Registry("metric", group="sllm.metrics_test")
+    point = EntryPoint(name="shouted", value="shout_metric:shouted", group="sllm.metrics_test")
+    monkeypatch.setattr(
+        "importlib.metadata.entry_points", lambda group: [point] if group == reg.group else []
+    )
+    monkeypatch.setattr(registry, "METRICS", reg)
+    metric = registry.get_metric("shouted")
+    assert metric.family == "sample" and metric.fn("YES", ["x"]) == {"shouted": 1.0}
+
+
+def test_every_builtin_registry_is_the_one_type() -> None:
+    from sllm.judging.parsers import PARSERS
+    from sllm.metrics.registry import METRICS
+    from sllm.metrics.tokenizers import TOKENIZERS
+    from sllm.models.spec import BACKENDS
+    from sllm.prompting.filters import STEPS
+
+    for registry in (PARSERS, METRICS, TOKENIZERS, BACKENDS, STEPS):
+        assert isinstance(registry, Registry)
+    assert {"rating", "pairwise_abc", "arena_hard", "first_line_score"} <= set(PARSERS.names())
+
+
+def test_a_user_parser_serves_a_judge_config_and_a_typo_is_refused_on_reading() -> None:
+    from pydantic import ValidationError
+
+    from sllm.judging.parsers import PARSERS, JudgeParser
+    from sllm.judging.spec import JudgeSpec
+
+    PARSERS.add(
+        "yes_no_test", JudgeParser(lambda reply, _c, _s: reply.strip().lower() == "yes", "Say yes or no.")
+    )
+    spec = JudgeSpec(name="yn", mode="single", parser="yes_no_test", prompt_template="{question}")
+    assert PARSERS.get(spec.parser).read(" Yes ", (), None) is True
+    with pytest.raises(ValidationError, match="unknown judge parser 'ratin'; did you mean rating"):
+        JudgeSpec(name="x", mode="single", parser="ratin", prompt_template="{question}")

@@ -39,11 +39,15 @@ class Registry(Generic[T]):
         self._entries: dict[str, T | Lazy] = {}
         self._plugins_loaded = group is None
 
-    def add(self, name: str, entry: T | Lazy, *, replace: bool = False) -> None:
-        """Register `entry` under `name`; a second registration of a name is an error."""
+    def add(self, name: str, entry: T | Lazy, *, replace: bool = False, origin: str = "") -> None:
+        """Register `entry` under `name`; a second registration of a name is an error.
+
+        `origin` ("module:attribute" of what defines the entry) lets a plugin module that
+        registers itself on import replace its own, not yet imported, entry point.
+        """
         known = self._entries.get(name)
         same = known is entry or (
-            isinstance(known, Lazy) and isinstance(entry, Lazy) and known.target == entry.target
+            isinstance(known, Lazy) and known.target in (getattr(entry, "target", None), origin)
         )
         if known is not None and not replace and not same:
             raise SllmError(f"{self.kind} '{name}' is already registered; pick another name")

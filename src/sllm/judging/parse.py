@@ -83,17 +83,6 @@ RATING_FORMS = (
 )
 ARENA_SCORES = {"A>>B": 1.0, "A>B": 0.75, "A=B": 0.5, "B>A": 0.25, "B>>A": 0.0}
 
-_ONLY = "Your reply did not end with a {what} in the required format. Reply with only {form}."
-RETRY = {
-    "rating": _ONLY.format(what="rating", form='the rating, e.g. "Rating: [[5]]"'),
-    "pairwise_abc": _ONLY.format(what="verdict", form='"[[A]]", "[[B]]" or "[[C]]"'),
-    "first_line_score": "Your reply did not start with the score. Reply with only the score on the first "
-    "line (a number, e.g. 4.5), then your explanation.",
-    "arena_hard": _ONLY.format(
-        what="verdict", form='one of "[[A>>B]]", "[[A>B]]", "[[A=B]]", "[[B>A]]", "[[B>>A]]"'
-    ),
-}
-
 
 def _fold(text: str) -> tuple[str, list[int]]:
     """Lower-cased text with runs of whitespace as one space and curly quotes straight; and for

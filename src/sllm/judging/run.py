@@ -23,14 +23,8 @@ from sllm import smoke
 from sllm.generation.config import make_config
 from sllm.judging.fence import WELL_KNOWN_MARKERS, Neutraliser, fence, fence_note
 from sllm.judging.items import Item
-from sllm.judging.parse import (
-    RETRY,
-    Candidates,
-    parse_arena,
-    parse_first_line_score,
-    parse_pairwise,
-    parse_rating,
-)
+from sllm.judging.parse import Candidates
+from sllm.judging.parsers import PARSERS
 from sllm.judging.spec import JudgeSpec
 from sllm.models.base import LM, GenerationRequest
 
@@ -117,18 +111,13 @@ class Judge:
             settings.pop("temperature", None)
             settings["strategy"] = "greedy"
         self.config = make_config(**settings)
-        self.retry_text = spec.retry_instruction or RETRY[spec.parser]
+        self.reader = PARSERS.get(spec.parser)
+        self.retry_text = spec.retry_instruction or self.reader.retry
         #: breaks the judge's control tokens inside candidates' text (its tokenizer's, or well-known)
         self.guard = Neutraliser.for_model(lm)
 
     def _parser(self, candidates: Candidates) -> Callable[[str], Any]:
-        if self.spec.parser == "rating":
-            return lambda reply: parse_rating(reply, candidates, self.spec.scale)
-        if self.spec.parser == "first_line_score":
-            return lambda reply: parse_first_line_score(reply, self.spec.scale, candidates)
-        if self.spec.parser == "arena_hard":
-            return lambda reply: parse_arena(reply, candidates)
-        return lambda reply: parse_pairwise(reply, candidates)
+        return lambda reply: self.reader.read(reply, candidates, self.spec.scale)
 
     def ask(
         self,

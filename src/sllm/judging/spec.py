@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sllm.errors import unknown_name
+from sllm.judging.parsers import PARSERS
 from sllm.tasks.spec import read_yaml
 
 BUILTIN = Path(__file__).parent / "builtin"
@@ -24,7 +25,9 @@ class JudgeSpec(BaseModel):
     mode: Literal["single", "pairwise"]
     turns: int = Field(1, ge=1, le=2, description="2: the multi-turn MT-Bench templates")
     needs_reference: bool = False
-    parser: Literal["rating", "pairwise_abc", "arena_hard", "first_line_score"]
+    parser: str = Field(
+        ..., description="a judge parser's name: rating, pairwise_abc, arena_hard, first_line_score"
+    )
     scale: list[float] | None = Field(None, description="[low, high] for ratings")
     system_prompt: str = ""
     prompt_template: str = Field(..., description="Python str.format fields, as FastChat's")
@@ -40,6 +43,13 @@ class JudgeSpec(BaseModel):
     )
     decoding: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0, "max_new_tokens": 2048})
     source: str = ""
+
+    @field_validator("parser")
+    @classmethod
+    def _known_parser(cls, name: str) -> str:
+        if name not in PARSERS:
+            raise ValueError(str(unknown_name("judge parser", name, PARSERS.names())))
+        return name
 
 
 _CACHE: dict[tuple[str, ...], dict[str, JudgeSpec]] = {}

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sllm.errors import unknown_name
+from sllm.errors import SllmError
+from sllm.plugins import Registry
 
 MetricFn = Callable[..., dict[str, float]]
 
@@ -27,7 +28,9 @@ class Metric:
     needs_references: bool = True
 
 
-_METRICS: dict[str, Metric] = {}
+#: metrics by name; a plugin's entry point (group "sllm.metrics") names a function decorated with
+#: `register_metric` or a `Metric`
+METRICS: Registry[Metric] = Registry("metric", group="sllm.metrics")
 
 
 def register_metric(
@@ -50,7 +53,7 @@ def register_metric(
     """
 
     def wrap(fn: MetricFn) -> MetricFn:
-        _METRICS[name] = Metric(
+        metric = Metric(
             name,
             family,
             fn,
@@ -61,6 +64,8 @@ def register_metric(
             needs_doc or inputs == "samples",
             needs_references,
         )
+        METRICS.add(name, metric, origin=f"{fn.__module__}:{fn.__name__}")
+        fn.sllm_metric = metric  # type: ignore[attr-defined]  # what an entry point naming fn resolves to
         return fn
 
     return wrap
@@ -69,15 +74,17 @@ def register_metric(
 def get_metric(name: str) -> Metric:
     """Look a metric up by name (close matches on a miss)."""
     _load_builtin()
-    if name not in _METRICS:
-        raise unknown_name("metric", name, _METRICS)
-    return _METRICS[name]
+    entry = METRICS.get(name)
+    metric = entry if isinstance(entry, Metric) else getattr(entry, "sllm_metric", None)
+    if metric is None:
+        raise SllmError(f"metric '{name}' is neither a Metric nor a function decorated with register_metric")
+    return metric
 
 
 def list_metrics() -> list[Metric]:
     """Every registered metric, sorted by name."""
     _load_builtin()
-    return [_METRICS[n] for n in sorted(_METRICS)]
+    return [get_metric(n) for n in METRICS.names()]
 
 
 def corpus_score(

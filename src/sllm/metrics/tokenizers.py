@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from sllm.errors import unknown_name, warn
 from sllm.language import looks_korean
+from sllm.plugins import Registry
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -60,13 +61,16 @@ def _korean(text: str) -> list[str]:
     ]
 
 
-_TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
-    "default": _rouge_default,
-    "rouge": _rouge_default,
-    "whitespace": _whitespace,
-    "char": _char,
-    "ko": _korean,
-}
+#: text -> tokens functions by name; plugins add theirs under the entry-point group "sllm.tokenizers"
+TOKENIZERS: Registry[Callable[[str], list[str]]] = Registry("tokenizer", group="sllm.tokenizers")
+for _name, _fn in (
+    ("default", _rouge_default),
+    ("rouge", _rouge_default),
+    ("whitespace", _whitespace),
+    ("char", _char),
+    ("ko", _korean),
+):
+    TOKENIZERS.add(_name, _fn)
 
 
 def get_tokenizer(name: str) -> Tokenizer:
@@ -76,14 +80,14 @@ def get_tokenizer(name: str) -> Tokenizer:
 
         hf = AutoTokenizer.from_pretrained(name.removeprefix("model:"))
         return Tokenizer(name, lambda text: hf.tokenize(text))
-    if name not in _TOKENIZERS:
-        raise unknown_name("tokenizer", name, [*_TOKENIZERS, "model:PATH"])
-    return Tokenizer(name, _TOKENIZERS[name])
+    if name not in TOKENIZERS:
+        raise unknown_name("tokenizer", name, [*TOKENIZERS.names(), "model:PATH"])
+    return Tokenizer(name, TOKENIZERS.get(name))
 
 
 def tokenizer_names() -> list[str]:
     """Return the registered tokenizer names."""
-    return sorted(_TOKENIZERS)
+    return TOKENIZERS.names()
 
 
 # rouge-score's tokenizer keeps only [a-z0-9]: Hangul vanishes and Korean scores 0.

@@ -14,7 +14,6 @@ A spec may hold credentials (URL userinfo, `,api_key=`): `ModelSpec.text` and ev
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 from sllm.errors import UsageError
 from sllm.models.base import LM
+from sllm.plugins import Lazy, Registry
 from sllm.redact import redact_spec
 
 VALID_FORMS = (
@@ -33,14 +33,17 @@ VALID_FORMS = (
     "registry:NAME@latest|VERSION|ALIAS",
 )
 
-# name -> "module:attribute" of a factory taking (target, options); imported on first use.
-_BACKENDS: dict[str, str | Callable[..., LM]] = {
-    "hf": "sllm.models.hf:HFLM",
-    "gguf": "sllm.models.gguf:load_gguf",
-    "openai": "sllm.models.openai_api:OpenAILM",
-    "vllm": "sllm.models.vllm:VLLM",
-    "registry": "sllm.models.registered:load_registered",
-}
+#: backend name -> factory taking (target, options), imported on first use; plugins add theirs
+#: under the entry-point group "sllm.backends"
+BACKENDS: Registry[Callable[..., LM]] = Registry("model backend", group="sllm.backends")
+for _name, _target in (
+    ("hf", "sllm.models.hf:HFLM"),
+    ("gguf", "sllm.models.gguf:load_gguf"),
+    ("openai", "sllm.models.openai_api:OpenAILM"),
+    ("vllm", "sllm.models.vllm:VLLM"),
+    ("registry", "sllm.models.registered:load_registered"),
+):
+    BACKENDS.add(_name, Lazy(_target))
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,12 @@ class ModelSpec:
 
 def register_backend(name: str, factory: str | Callable[..., LM]) -> None:
     """Register a backend factory (a callable or a lazy "module:attribute" string)."""
-    _BACKENDS[name] = factory
+    BACKENDS.add(name, Lazy(factory) if isinstance(factory, str) else factory)
 
 
 def backend_names() -> list[str]:
     """Return the registered backend names."""
-    return sorted(_BACKENDS)
+    return BACKENDS.names()
 
 
 def parse_spec(text: str) -> ModelSpec:
@@ -73,7 +76,7 @@ def parse_spec(text: str) -> ModelSpec:
     if head == "default":
         return ModelSpec("default", "", options, shown)
     backend, sep, target = head.partition(":")
-    if sep and backend in _BACKENDS and target:
+    if sep and backend in BACKENDS and target:
         return ModelSpec(backend, target, options, shown)
     # A bare existing path is unambiguous: a folder is hf, a .gguf file is gguf.
     path = Path(head).expanduser()
@@ -82,7 +85,7 @@ def parse_spec(text: str) -> ModelSpec:
     if path.is_file() and path.suffix == ".gguf":
         return ModelSpec("gguf", head, options, shown)
     forms = ", ".join(VALID_FORMS)
-    if sep and backend in _BACKENDS:
+    if sep and backend in BACKENDS:
         raise UsageError(f"model spec '{shown}' names no model after '{backend}:'; valid forms: {forms}")
     raise UsageError(f"unknown model spec '{shown}'; valid forms: {forms}")
 
@@ -107,7 +110,7 @@ def load_model(spec: str | ModelSpec, **overrides: Any) -> LM:
         target, backend = str(default_model_path()), "hf"
     else:
         target, backend = parsed.target, parsed.backend
-    factory = _resolve(backend)
+    factory = BACKENDS.get(backend)
     model = factory(target, options)
     model.spec = parsed.text or redact_spec(f"{backend}:{target}")
     return model
@@ -122,13 +125,3 @@ def open_model(spec: str | ModelSpec, use_cache: bool = True, **overrides: Any) 
     from sllm.paths import default_cache_path
 
     return CachingLM(model, default_cache_path())
-
-
-def _resolve(backend: str) -> Callable[..., LM]:
-    factory = _BACKENDS[backend]
-    if callable(factory):
-        return factory
-    module_name, _, attribute = factory.partition(":")
-    resolved = getattr(importlib.import_module(module_name), attribute)
-    _BACKENDS[backend] = resolved
-    return resolved

@@ -12,21 +12,18 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sllm.errors import SllmError, unknown_name
+from sllm.errors import SllmError
+from sllm.plugins import Registry
 
 Step = Callable[[list[str]], list[str]]
 INVALID = "[invalid]"
-_STEPS: dict[str, Callable[..., Step]] = {}
+#: filter step factories by the name task YAML uses; plugins add theirs under "sllm.filters"
+STEPS: Registry[Callable[..., Step]] = Registry("filter", group="sllm.filters")
 
 
 def step(name: str) -> Callable[[Callable[..., Step]], Callable[..., Step]]:
     """Register a filter step factory under a name usable in task YAML."""
-
-    def wrap(factory: Callable[..., Step]) -> Callable[..., Step]:
-        _STEPS[name] = factory
-        return factory
-
-    return wrap
+    return STEPS.register(name)
 
 
 @step("regex")
@@ -140,9 +137,7 @@ def build_chain(steps: list[dict[str, Any]], where: str) -> list[Step]:
         name = options.pop("function", None)
         if name is None:
             raise SllmError(f"{where}: a filter step needs a 'function'")
-        if name not in _STEPS:
-            raise unknown_name("filter", name, _STEPS)
-        chain.append(_STEPS[name](**options))
+        chain.append(STEPS.get(name)(**options))
     return chain
 
 
