@@ -5,11 +5,13 @@
 For every model with annotations under DATA/alpaca_eval/results (and any extra results folders
 given, e.g. held-out models: results/<model>/weighted_alpaca_eval_gpt4_turbo/annotations.json or
 .json.gz), prints sllm's win rate and length-controlled (LC) win rate beside the leaderboard's,
-the LC error, the LC without alpaca_eval's regularisation (what sllm computed before), and the LC
-with alpaca_eval's row-position difficulty lookup. Then a gaming probe built from alpaca-7b: every
-answer cut to its first sentence, the cut answers marked as losses (see docs/judging.md). Summary:
-mean and largest absolute LC error, Spearman rank correlation with the leaderboard's LC.
-`--markdown` prints the table that docs/judging.md shows.
+the LC error, and three variants of sllm's default: the difficulty looked up by instruction where
+the default follows alpaca_eval's row positions (`--difficulty-by-instruction`), without the
+in-sample re-fit for models alpaca_eval's difficulty fit had, and without alpaca_eval's
+regularisation. Then a gaming probe built from alpaca-7b: every answer cut to its first sentence,
+the cut answers marked as losses (see docs/judging.md). Summary: mean and largest absolute LC
+error, Spearman rank correlation with the leaderboard's LC. `--markdown` prints the table that
+docs/judging.md shows.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import argparse
 import csv
 import json
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
 
-from sllm.ratings.length_control import length_controlled_winrate, resolve_difficulty
+from sllm.ratings.length_control import lc_of_model, resolve_difficulty
 from sllm.ratings.winrate import Annotation, head_to_head, load_annotations
 
 BOARD = "alpaca_eval/leaderboards/data_AlpacaEval_2/weighted_alpaca_eval_gpt4_turbo_leaderboard.csv"
@@ -57,16 +60,21 @@ def annotation_files(folders: list[Path]) -> list[Path]:
     return found
 
 
-def lc_of(by_model: dict[str, list[Annotation]], **options: object) -> dict[str, float]:
-    """LC win rate per model under one difficulty choice (positional, regularisation)."""
-    regularization = float(options.pop("regularization", 0.2))  # type: ignore[arg-type]
-    table = resolve_difficulty(by_model, "auto", **options)  # type: ignore[arg-type]
-    return {
-        m: length_controlled_winrate(rows, table.by_model[m], table.anchor_x, table.anchor_p, regularization)[
-            "length_controlled_winrate"
-        ]
-        for m, rows in by_model.items()
-    }
+def lc_of(
+    by_model: dict[str, list[Annotation]],
+    by_instruction: bool = False,
+    refit: bool = True,
+    regularization: float = 0.2,
+) -> dict[str, float]:
+    """LC win rate per model under one choice of lookup, in-sample re-fit and regularisation."""
+    table = resolve_difficulty(by_model, "auto", by_instruction)
+    if not refit:
+        table = replace(table, refit=frozenset())
+    lc = {}
+    for model, rows in by_model.items():
+        lc[model] = lc_of_model(table, model, rows, regularization)["length_controlled_winrate"]
+        print(f"  {model}: {lc[model]:.2f}", file=sys.stderr, flush=True)
+    return lc
 
 
 def _mae(rows: list[dict], column: str) -> float | None:
@@ -88,9 +96,10 @@ def main() -> None:
             by_model.setdefault(row.generator_2, []).append(row)
     if "alpaca-7b" in by_model:
         by_model["alpaca-7b first sentence (probe)"] = gamed_probe(by_model["alpaca-7b"], "probe")
-    lc = lc_of(dict(by_model))
-    unregularised = lc_of(dict(by_model), regularization=0.0)
-    positional = lc_of(dict(by_model), positional=True)
+    lc = lc_of(by_model)
+    by_instruction = lc_of(by_model, by_instruction=True)
+    out_of_sample = lc_of(by_model, refit=False)
+    unregularised = lc_of(by_model, regularization=0.0)
     rows = []
     for model, judged in by_model.items():
         published = board.get(model)
@@ -101,8 +110,9 @@ def main() -> None:
             "board_win_rate": float(published["win_rate"]) if published else None,
             "board_lc": float(published["length_controlled_winrate"]) if published else None,
             "lc": lc[model],
+            "lc_by_instruction": by_instruction[model],
+            "lc_out_of_sample": out_of_sample[model],
             "lc_unregularised": unregularised[model],
-            "lc_positional": positional[model],
         })  # fmt: skip
     rows.sort(key=lambda r: -(r["board_lc"] if r["board_lc"] is not None else r["lc"]))
     scored = [r for r in rows if r["board_lc"] is not None]
@@ -111,7 +121,9 @@ def main() -> None:
         "models": len(scored),
         "lc_mae": float(errors.mean()) if len(errors) else None,
         "lc_max_error": float(errors.max()) if len(errors) else None,
-        "lc_mae_positional": _mae(scored, "lc_positional"),
+        "lc_mean_error": float(np.mean([r["lc"] - r["board_lc"] for r in scored])) if scored else None,
+        "lc_mae_by_instruction": _mae(scored, "lc_by_instruction"),
+        "lc_mae_out_of_sample": _mae(scored, "lc_out_of_sample"),
         "lc_mae_unregularised": _mae(scored, "lc_unregularised"),
         "spearman_lc": float(spearmanr([r["lc"] for r in scored], [r["board_lc"] for r in scored]).statistic)
         if len(scored) > 2
@@ -120,15 +132,16 @@ def main() -> None:
     if not args.markdown:
         print(json.dumps({"rows": rows, "summary": summary}, indent=1))
         return
-    print("| model | n | win rate (sllm / board) | LC board | LC sllm | error | LC, no regularisation "
-          "| LC, by row position |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| model | n | win rate (sllm / board) | LC board | LC sllm | error | LC, by instruction "
+          "| LC, no in-sample re-fit | LC, no regularisation |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         board_wr = "" if r["board_win_rate"] is None else f"{r['board_win_rate']:.2f}"
         board_lc = "" if r["board_lc"] is None else f"{r['board_lc']:.2f}"
         error = "" if r["board_lc"] is None else f"{r['lc'] - r['board_lc']:+.2f}"
         print(f"| {r['model']} | {r['n']} | {r['win_rate']:.2f} / {board_wr} | {board_lc} | {r['lc']:.2f} "
-              f"| {error} | {r['lc_unregularised']:.2f} | {r['lc_positional']:.2f} |")  # fmt: skip
+              f"| {error} | {r['lc_by_instruction']:.2f} | {r['lc_out_of_sample']:.2f} "
+              f"| {r['lc_unregularised']:.2f} |")  # fmt: skip
     print()
     print(json.dumps(summary))
 

@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,17 @@ FIXTURES = Path(__file__).parent / "fixtures" / "leaderboards" / "alpaca_eval"
 FIXTURE_FILES = [
     FIXTURES / m / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json" for m in SHARED_MODELS[::2]
 ]
+# alpaca-7b_verbose's 802 annotations with every output replaced by as many "x" (LC reads only
+# lengths); see fixtures/leaderboards/README.md
+VERBOSE_LENGTHS = (
+    Path(__file__).parent / "fixtures" / "leaderboards" / "alpaca_eval_lengths" / "alpaca-7b_verbose.json.gz"
+)
+# alpaca_eval @ cd543a1, src/alpaca_eval/leaderboards/.../weighted_alpaca_eval_gpt4_turbo_leaderboard.csv
+VERBOSE_PUBLISHED_LC = 6.816306816367379
+ROW_POSITION_WARNING = (
+    "{}: {} of AlpacaEval's 805 instructions missing; difficulties looked up by row position as "
+    "alpaca_eval does (its published LC); --difficulty-by-instruction for the corrected LC"
+)
 
 
 def _synthetic(tmp_path: Path, gamed: bool = False) -> list[Path]:
@@ -201,21 +213,89 @@ def test_win_rate_and_lc_match_the_alpaca_eval_leaderboard() -> None:
         assert ours[model]["discrete_win_rate"] == pytest.approx(
             float(board[model]["discrete_win_rate"]), abs=0.05
         )
-    lc = {m: ours[m]["length_controlled_winrate"] for m in SHARED_MODELS}
-    published = {m: float(board[m]["length_controlled_winrate"]) for m in SHARED_MODELS}
-    assert abs(lc["alpaca-7b"] - published["alpaca-7b"]) < 1.0
-    assert abs(lc["alpaca-7b_concise"] - published["alpaca-7b_concise"]) < 1.0
-    # alpaca-7b_verbose has 802 of 805 rows: alpaca_eval looked its difficulties up by row position,
-    # shifted after the first missing row. sllm matches by instruction; by position it reproduces them.
-    positional = run_cli(
-        "winrate",
-        *_alpaca_files(["alpaca-7b_verbose"]),
-        "--length-controlled",
-        "--positional-difficulty",
-        "--json",
+    # By default every file is within a point of its published LC, alpaca-7b_concise (804 rows) and
+    # _verbose (802) too: their difficulties follow alpaca_eval's row positions, and a warning says so.
+    for model in SHARED_MODELS:
+        published = float(board[model]["length_controlled_winrate"])
+        assert abs(ours[model]["length_controlled_winrate"] - published) < 1.0, model
+    for model, missing in (("alpaca-7b_concise", 1), ("alpaca-7b_verbose", 3)):
+        assert ROW_POSITION_WARNING.format(_alpaca_files([model])[0], missing) in " ".join(
+            result.stderr.split()
+        )
+    assert "alpaca-7b:" not in result.stderr  # all 805 rows: nothing to warn about
+    flags = ["--length-controlled", "--difficulty-by-instruction", "--json"]
+    corrected = run_cli("winrate", *_alpaca_files(["alpaca-7b_verbose"]), *flags)
+    assert corrected.returncode == 0 and "row position" not in corrected.stderr
+    verbose = json.loads(corrected.stdout)["models"]["alpaca-7b_verbose"]
+    assert verbose["length_controlled_winrate"] == pytest.approx(4.89, abs=0.01)
+
+
+def test_lc_of_a_file_missing_rows_matches_the_leaderboard_offline() -> None:
+    # alpaca-7b_verbose lacks 3 of the 805 rows; alpaca_eval's published LC looked difficulties up
+    # by row position (shifted after each gap), and that is what the default reproduces.
+    path = str(VERBOSE_LENGTHS)
+    result = run_cli("winrate", path, "--length-controlled", "--json")
+    assert result.returncode == 0, result.stderr
+    assert ROW_POSITION_WARNING.format(path, 3) in " ".join(result.stderr.split())
+    payload = json.loads(result.stdout)
+    model = payload["models"]["alpaca-7b_verbose"]
+    assert abs(model["length_controlled_winrate"] - VERBOSE_PUBLISHED_LC) < 1.0
+    assert payload["note"].endswith(
+        "re-fitted with their own annotations, as alpaca_eval's difficulty fit had them: alpaca-7b_verbose"
     )
-    verbose = json.loads(positional.stdout)["models"]["alpaca-7b_verbose"]["length_controlled_winrate"]
-    assert abs(verbose - published["alpaca-7b_verbose"]) < 1.0
+    corrected = run_cli("winrate", path, "--length-controlled", "--difficulty-by-instruction", "--json")
+    assert "row position" not in corrected.stderr
+    by_instruction = json.loads(corrected.stdout)["models"]["alpaca-7b_verbose"]["length_controlled_winrate"]
+    assert by_instruction == pytest.approx(4.89, abs=0.01)
+
+
+def test_row_positions_are_used_only_for_a_file_in_order_missing_a_few_rows() -> None:
+    reference = alpaca_eval_reference()
+    rows = load_annotations(VERBOSE_LENGTHS)
+    position = {k: i for i, k in enumerate(reference.keys)}
+    by_instruction = [reference.difficulty[position[instruction_key(r.instruction)]] for r in rows]
+    table = resolve_difficulty({"m": rows})
+    assert table.missing_by_position == {"m": 3}
+    assert table.by_model["m"].tolist() == reference.difficulty[:802].tolist()
+    corrected = resolve_difficulty({"m": rows}, by_instruction=True)
+    assert corrected.missing_by_position == {} and corrected.by_model["m"].tolist() == by_instruction
+    # Out of AlpacaEval's order, or most instructions absent: positions mean nothing, so by instruction.
+    shuffled = resolve_difficulty({"m": rows[::-1]})
+    assert shuffled.missing_by_position == {} and shuffled.by_model["m"].tolist() == by_instruction[::-1]
+    subset = resolve_difficulty({"m": rows[:700]})
+    assert subset.missing_by_position == {} and subset.by_model["m"].tolist() == by_instruction[:700]
+
+
+def test_models_alpaca_eval_fitted_its_difficulty_on_are_refitted_in_sample() -> None:
+    rows = load_annotations(FIXTURE_FILES[0])
+    renamed = [replace(r, generator_2="my-sft") for r in rows]
+    table = resolve_difficulty({"alpaca-7b": rows, "my-sft": renamed})
+    assert table.refit == frozenset({"alpaca-7b"})  # on alpaca_eval's leaderboard when LC came out
+    assert resolve_difficulty({"alpaca-7b": rows}, "joint").refit == frozenset()  # not the shipped reference
+
+
+def test_the_shipped_difficulty_is_the_reference_refitted_with_no_new_rows() -> None:
+    reference = alpaca_eval_reference()
+    empty = np.zeros(0)
+    assert reference.refit(empty.astype(int), empty, empty, 1.0).tolist() == reference.difficulty.tolist()
+
+
+def test_a_model_winning_an_instruction_moves_it_up_the_difficulty_ranks() -> None:
+    reference = alpaca_eval_reference()
+    k = int(np.argsort(reference.difficulty)[400])  # the median instruction
+    wins = np.ones(20)
+    refitted = reference.refit(np.full(20, k), wins, np.zeros(20), 1.0)
+    assert refitted[k] > reference.difficulty[k]
+    assert sorted(refitted.tolist()) == sorted(reference.difficulty.tolist())  # same calibrated values
+
+
+def test_sklearn_convergence_warnings_do_not_reach_users(tmp_path: Path) -> None:
+    # Four synthetic models, two of them with a nearly constant length gap: some of the
+    # cross-validation folds' liblinear fits stop at alpaca_eval's iteration cap.
+    paths = _synthetic(tmp_path, gamed=True)
+    result = run_cli("winrate", *map(str, paths), "--length-controlled")
+    assert result.returncode == 0, result.stderr
+    assert "ConvergenceWarning" not in result.stderr and "failed to converge" not in result.stderr
 
 
 def _first_sentence(text: str) -> str:

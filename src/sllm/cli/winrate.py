@@ -12,6 +12,7 @@ from rich.table import Table
 
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption
+from sllm.tables import cell
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -27,7 +28,10 @@ may share one file; a placeholder generator_2 ("example") takes its results/<mod
 The length-controlled win rate is alpaca_eval's length_controlled_v1 GLM, regularised toward
 length-gamed versions of the baseline as alpaca_eval does. On AlpacaEval 2.0 (baseline
 gpt4_1106_preview, AlpacaEval's instructions) difficulty and gamed rows come from sllm's shipped
-reference, and a model's LC does not depend on the other files given. Elsewhere difficulty is a
+reference, and a model's LC does not depend on the other files given; as alpaca_eval, a file
+missing a few rows has its difficulties looked up by row position (a warning says so;
+--difficulty-by-instruction corrects it), and a model that was on alpaca_eval's leaderboard when it
+fitted its difficulties has them re-fitted with its own annotations. Elsewhere difficulty is a
 joint fit over the files (or --difficulty CSV) and the fit is regularised only with
 --gamed-baseline files: the same judge's annotations of a concise and a verbose rewrite of the
 baseline's answers against the baseline.
@@ -42,10 +46,10 @@ def winrate_command(  # noqa: PLR0913 - the command's options
     difficulty: str = typer.Option(
         "auto", "--difficulty", help="auto | alpaca_eval | joint | a CSV of instruction difficulties."
     ),
-    positional: bool = typer.Option(
+    by_instruction: bool = typer.Option(
         False,
-        "--positional-difficulty",
-        help="Look difficulty up by row position, as alpaca_eval (reproduces its LC for files with gaps).",
+        "--difficulty-by-instruction",
+        help="Match difficulties by instruction where alpaca_eval (and the default) uses row positions.",
     ),
     gamed_baseline: list[Path] | None = typer.Option(
         None, "--gamed-baseline", help="Annotations of a concise / verbose rewrite of the baseline (repeat)."
@@ -62,16 +66,19 @@ def winrate_command(  # noqa: PLR0913 - the command's options
     as_json: bool = JsonOption,
 ) -> None:
     """Win rate with standard error per model, and optionally the length-controlled win rate."""
-    from sllm.errors import SllmError
-    from sllm.ratings.length_control import length_controlled_winrate, resolve_difficulty
+    from sllm.errors import SllmError, warn
+    from sllm.ratings.length_control import lc_of_model, resolve_difficulty
     from sllm.ratings.records import ReadReport
     from sllm.ratings.winrate import head_to_head, load_annotations
 
     report = ReadReport("annotations", files=[str(p) for p in annotations])
     by_model: dict[str, list] = defaultdict(list)
+    files: dict[str, list[str]] = defaultdict(list)  # model -> the files its rows came from
     for path in annotations:
         for row in load_annotations(path, report):
             by_model[row.generator_2].append(row)
+            if str(path) not in files[row.generator_2]:
+                files[row.generator_2].append(str(path))
     report.check(allow_partial)
     baselines = {r.generator_1 for rows in by_model.values() for r in rows}
     if len(baselines) > 1:
@@ -84,7 +91,13 @@ def winrate_command(  # noqa: PLR0913 - the command's options
         for path in gamed_baseline or []:
             for row in load_annotations(path):
                 gamed[f"{path}:{row.generator_2}"].append(row)
-        table = resolve_difficulty(by_model, source, positional, next(iter(baselines)), gamed)
+        table = resolve_difficulty(by_model, source, by_instruction, next(iter(baselines)), gamed)
+        for model, missing in table.missing_by_position.items():
+            warn(
+                f"{', '.join(files[model])}: {missing} of AlpacaEval's 805 instructions missing; "
+                "difficulties looked up by row position as alpaca_eval does (its published LC); "
+                "--difficulty-by-instruction for the corrected LC"
+            )
         note = table.source
         if (
             table.source.startswith("instruction difficulty fitted jointly")
@@ -92,11 +105,7 @@ def winrate_command(  # noqa: PLR0913 - the command's options
         ):
             note += " -- few models: pass more annotation files or --difficulty for a steadier estimate"
         for model, rows in by_model.items():
-            results[model].update(
-                length_controlled_winrate(
-                    rows, table.by_model[model], table.anchor_x, table.anchor_p, regularization
-                )
-            )
+            results[model].update(lc_of_model(table, model, rows, regularization))
     if as_json:
         keep = ("win_rate", "standard_error", "length_controlled_winrate", "lc_standard_error", "n_total")
         models = {
@@ -137,9 +146,9 @@ def _print(results: dict, baseline: str, lc: bool) -> None:
     )
     for model in order:
         r = results[model]
-        cells = [model, f"{r['win_rate']:.2f}", f"{r['standard_error']:.2f}"]
+        cells = [model, cell(r["win_rate"], ".2f"), cell(r["standard_error"], ".2f")]
         if lc:
-            cells += [f"{r['length_controlled_winrate']:.2f}", f"{r['lc_standard_error']:.2f}"]
-        cells += [str(r["n_wins"]), str(r["n_wins_base"]), str(r["n_draws"]), str(r["n_total"])]
+            cells += [cell(r["length_controlled_winrate"], ".2f"), cell(r["lc_standard_error"], ".2f")]
+        cells += [cell(r[k]) for k in ("n_wins", "n_wins_base", "n_draws", "n_total")]
         table.add_row(*cells)
     Console().print(table)
