@@ -152,7 +152,7 @@ def test_eval_cli_over_long_document_is_one_error_line(tmp_path: Path):
     assert len(errors) == 1 and errors[0].startswith("error: task long_gen, document 1: the prompt is ")
     assert errors[0].endswith(f"it exceeds {CONFIG_WINDOW}; {HINT}")
     bad = run_cli("eval", "--tasks", "long_gen", "--include-path", str(LONG_TASKS), "--truncate", "middle")
-    assert bad.returncode == 2 and "invalid option truncate: Input should be 'left' or 'right'" in bad.stderr
+    assert bad.returncode == 2 and "--truncate: Input should be 'left' or 'right', got 'middle'" in bad.stderr
 
 
 def test_eval_truncate_left_records_each_cut_in_samples_and_counts_them_in_results(small_window, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from helpers import ScriptedLM, run_cli
 
 from sllm.errors import SllmError
-from sllm.judging.geval import form_prompt, get_criterion, geval, probability_scores
+from sllm.judging.geval import form_prompt, get_criterion, geval, probability_scores, released_steps
 from sllm.models.base import LM, LoglikelihoodResult
 
 XSUM = Path(__file__).resolve().parents[2] / "shared" / "data" / "xsum" / "XSum-test_first300.jsonl"
@@ -112,4 +112,6 @@ def test_geval_cli_both_modes_with_the_default_model(tmp_path: Path) -> None:
     assert sampled.returncode == 0, sampled.stderr
     rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
     assert all(len(r["samples"]) == 3 and (r["score"] is None or 1 <= r["score"] <= 5) for r in rows)
-    assert json.loads(sampled.stdout)["criteria"][0]["steps"] == "(released prompt)"
+    given = json.loads(sampled.stdout)["criteria"][0]
+    assert given["steps"] == released_steps(get_criterion("summeval_coherence"))
+    assert given["steps_from"] == "released prompt" and rows[0]["steps"] == given["steps"]

@@ -80,7 +80,7 @@ def decode(raw: bytes, path: str | Path, encoding: str | None = None) -> str:
 
 def read_json_records(path: str | Path, encoding: str | None = None) -> list[tuple[str, dict[str, Any]]]:
     """(where, record) for every object of a JSON list or JSONL file, plain or gzipped, in any
-    encoding `decode` reads; errors name the file and the line or item."""
+    encoding `decode` reads; errors name the file and the line or item (an empty file is one)."""
     path = Path(path)
     if not path.is_file():
         raise SllmError(f"file not found: {path}")
@@ -88,6 +88,8 @@ def read_json_records(path: str | Path, encoding: str | None = None) -> list[tup
     if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the suffix
         raw = gzip.decompress(raw)
     text = decode(raw, path, encoding)
+    if not text.strip():  # empty, or blank lines only: say so, not "invalid JSON"
+        raise SllmError(f"{path}: no examples")
     if text.lstrip().startswith("["):
         try:
             items = json.loads(text)

@@ -95,17 +95,42 @@ def main() -> None:
     _register_commands()
     warnings.showwarning = _show_warning
     try:
-        app()
+        # Not standalone: Typer's own usage errors come back to be shown as our one line, not a box
+        code = app(standalone_mode=False)
     except SllmError as exc:
         if _state["debug"] or "--debug" in sys.argv:
             raise
         from sllm.redact import redact_text  # a message may quote a spec or URL with its key
 
-        err.print(f"[bold red]error:[/bold red] {redact_text(str(exc))}", highlight=False, soft_wrap=True)
+        _error_line(redact_text(str(exc)))
         sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # unknown option, invalid value, missing option or argument
+        sys.exit(_usage_error(exc))
+    except typer.Abort:  # a confirmation prompt closed (Ctrl-D)
+        err.print("aborted")
+        sys.exit(1)
     except KeyboardInterrupt:
+        code = 130
+    if code == 130:  # Typer turns Ctrl-C into exit code 130
         err.print(
             "[yellow]interrupted[/yellow]: finished model calls are kept in the cache; "
             "run the same command again to resume from them"
         )
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error_line(message: str) -> None:
+    """`error: MESSAGE` on stderr, the message printed as is (never read as rich markup)."""
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """Show a Typer usage error as one line, like every other error; return its exit code."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # the help was already printed
+        return exc.exit_code
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    _error_line(exc.format_message().rstrip(".") + hint)
+    return exc.exit_code

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sllm.cli.judge import judge_app
 from sllm.cli.options import JsonOption
+from sllm.tables import cell
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -96,16 +97,16 @@ def _print(report: dict) -> None:
         table.add_column(column, justify="left" if column == "judge" else "right")
     for judge, b in report["judges"].items():
         values = (b["position_consistency"], b["first_position_share"], b["longer_answer_share"])
-        cells = ["" if v is None else f"{v:.2f}" for v in values]
-        effect = "" if b["length_effect"] is None else f"{b['length_effect']:+.2f}"
-        table.add_row(judge, str(b["n"]), str(b["n_unparsed"]), *cells, effect)
+        cells = [cell(v, ".2f") for v in values]
+        effect = cell(b["length_effect"], "+.2f")
+        table.add_row(judge, cell(b["n"]), cell(b["n_unparsed"]), *cells, effect)
     Console().print(table)
     if report["self_preference"]:
         gaps = Table(title="self-preference: same-family judge vs the others, same pairs")
         for column in ("judge", "model", "pairs", "score same family", "score neutral", "gap", "SE"):
             gaps.add_column(column, justify="left" if column in ("judge", "model") else "right")
         for g in report["self_preference"]:
-            se = "" if g["standard_error"] is None else f"{g['standard_error']:.3f}"
+            se = cell(g["standard_error"], ".3f")
             gaps.add_row(g["judge"], g["model"], str(g["n_pairs"]), f"{g['score_same_family']:.3f}",
                          f"{g['score_neutral']:.3f}", f"{g['gap']:+.3f}", se)  # fmt: skip
         Console().print(gaps)

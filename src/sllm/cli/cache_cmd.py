@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption
+from sllm.tables import cell
 
 cache_app = typer.Typer(
     help="Inspect or clear the model-call cache (SLLM_CACHE, default SLLM_HOME/cache.sqlite).",
@@ -35,10 +36,11 @@ def stats(as_json: bool = JsonOption) -> None:
         return
     table = Table(title=f"model-call cache: {path} ({size / 1e6:.1f} MB)")
     for column in ("model", "kind", "entries", "last used"):
-        table.add_column(column, justify="right" if column == "entries" else "left")
+        # a narrow terminal folds the fingerprint instead of cutting it (clear --model takes it whole)
+        table.add_column(column, justify="right" if column == "entries" else "left", overflow="fold")
     for row in rows:
         last = datetime.fromtimestamp(row["last"], tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
-        table.add_row(row["model"], row["kind"], str(row["entries"]), last)
+        table.add_row(row["model"], row["kind"], cell(row["entries"]), last)
     Console().print(table)
 
 
@@ -46,7 +48,9 @@ def stats(as_json: bool = JsonOption) -> None:
     epilog="[bold]Examples[/bold]\n\n  sllm cache clear --yes\n  sllm cache clear --model 'hf|dfcb…' --yes"
 )
 def clear(
-    model: str | None = typer.Option(None, "--model", help="Only this model fingerprint."),
+    model: str | None = typer.Option(
+        None, "--model", help="Only this model: its fingerprint, or the start of it, as cache stats shows it."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete cached model calls (all, or one model's)."""
@@ -54,9 +58,23 @@ def clear(
     from sllm.paths import default_cache_path
 
     path = default_cache_path()
-    if not yes and not typer.confirm(f"Delete cached calls in {path}?"):
-        raise typer.Exit(1)
     cache = CallCache(path)
-    removed = cache.clear(model)
-    cache.close()
+    try:
+        # the name is checked (and completed) before asking, so the question names what goes
+        target = None if model is None else _resolved(cache, model)
+        what = "all cached calls" if target is None else f"the cached calls of {target}"
+        if not yes and not typer.confirm(f"Delete {what} in {path}?"):
+            raise typer.Exit(1)
+        removed = cache.clear(target)
+    finally:
+        cache.close()
     print(f"removed {removed} cached calls from {path}")
+
+
+def _resolved(cache, model: str) -> str:  # noqa: ANN001
+    from sllm.errors import UsageError
+
+    try:
+        return cache.resolve_model(model)
+    except UsageError as exc:
+        raise UsageError(f"--model: {exc}") from None

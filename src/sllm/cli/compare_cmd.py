@@ -20,9 +20,11 @@ from sllm.cli.judge import (
     cost_line,
     judge_app,
     judge_items,
+    plan_judging,
     warn_self_preference,
 )
 from sllm.cli.options import JsonOption, NoCacheOption
+from sllm.tables import cell
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -67,6 +69,7 @@ def judge_compare(  # noqa: PLR0913 - the command's options
     as_json: bool = JsonOption,
 ) -> None:
     """Judge models' answers pairwise: each against a baseline, or all pairs; then a leaderboard."""
+    from sllm.cli import preflight
     from sllm.errors import UsageError
     from sllm.judging.answers import load_answers, load_question_file, model_pairs, pair_items
     from sllm.judging.run import summarize_pairwise
@@ -83,10 +86,14 @@ def judge_compare(  # noqa: PLR0913 - the command's options
     asked = load_question_file(questions) if questions else None
     refs = load_answers(reference, "reference") if reference else None
     items, missing = pair_items(sets, model_pairs(models, baseline), asked, refs)
-    lm = open_model(judge, use_cache=not no_cache)
     folders = tuple(include_path or ())
+    plan = plan_judging(items, "pairwise", config, folders)
+    preflight.model_spec(judge, "--judge")
+    preflight.writable_file(output, "--output")
+    preflight.price_table(price_table)
+    lm = open_model(judge, use_cache=not no_cache)
     rows, configs = judge_items(
-        lm, items, "pairwise", config, folders, not no_swap, retries, max_new_tokens, not as_json
+        lm, plan, "pairwise", folders, not no_swap, retries, max_new_tokens, not as_json
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -151,7 +158,7 @@ def _print(summary: dict) -> None:
     ranked = sorted(board.items(), key=lambda kv: -(kv[1].get(columns[0]) or 0))
     for model, values in ranked:
         shown = [values.get(c) for c in columns]
-        cells = ("" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in shown)
+        cells = (cell(v, ".2f") for v in shown)
         table.add_row(model, *cells)
     Console().print(table)
     consistency = summary["position_consistency"]

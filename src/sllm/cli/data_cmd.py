@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption
+from sllm.tables import cell
 
 data_app = typer.Typer(
     help="Instruction data: validate, convert, split, generate, filter.", no_args_is_help=True
@@ -111,12 +112,12 @@ def _print_report(report: dict, problems: list) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key in ("rows", "valid", "errors", "warnings", "multi_turn"):
-        table.add_row(key.replace("_", " "), str(report[key]))
+        table.add_row(key.replace("_", " "), cell(report[key]))
     for part, values in report["tokens"].items():
         if isinstance(values, dict) and values:
             shown = ", ".join(f"{k} {v:.0f}" for k, v in values.items())
             table.add_row(f"{part} tokens", shown)
-    table.add_row("language", ", ".join(f"{k} {v}" for k, v in report["language"].items()))
+    table.add_row("language", cell(", ".join(f"{k} {v}" for k, v in report["language"].items())))
     table.add_row("digest", report["digest"][:16])
     Console().print(table)
     err = Console(stderr=True)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sllm.cli.data_cmd import NoTrackOption, data_app
 from sllm.cli.options import JsonOption
+from sllm.tables import cell
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -80,7 +81,9 @@ def data_decontaminate(
     for column in ("line", "test task", "test id", "overlap", "shared n-gram"):
         table.add_column(column, overflow="fold")
     for h in report["contaminated"]:
-        table.add_row(str(h["line"]), h["test_task"], h["test_id"], f"{h['overlap']:.2f}", h["ngram"][:60])
+        table.add_row(
+            cell(h["line"]), h["test_task"], cell(h["test_id"]), cell(h["overlap"], ".2f"), h["ngram"][:60]
+        )
     Console().print(table)
     if skipped:
         Console(stderr=True).print(

@@ -15,6 +15,7 @@ EXAMPLES = """
 [bold]Examples[/bold]
 
   sllm eval --tasks hellaswag --limit 50
+  sllm eval --tasks mmlu --limit 0.1 --data-dir ../shared/data     # the first 10% of each subject
   sllm eval --model hf:./out --tasks mmlu,hellaswag --num-fewshot 5 --data-dir ../shared/data
   sllm eval --tasks truthfulqa_mc1,truthfulqa_mc2 --batch-size auto --json
   sllm eval --tasks my_task --include-path ./my_tasks --no-track
@@ -27,8 +28,10 @@ EXAMPLES = """
 
 Without --data-dir (or SLLM_DATA_DIR), tasks load from the Hugging Face hub when online, else
 from the small sample bundled with sllm (a warning says so). Results go to
-OUTPUT/<model>/<time>-<random suffix>/results.json with every prompt and answer in
-samples.jsonl (a new folder per run, so concurrent runs never overwrite each other).
+OUTPUT/<model>/<time>-<random suffix>/: results.json (with the environment and
+each task's full config), results.md (a markdown table), and every prompt and
+answer in samples.jsonl (a new folder per run, so concurrent runs never
+overwrite each other).
 """
 
 
@@ -41,6 +44,32 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise UsageError(f"--batch-size: expected a positive number or auto, got '{text}'")
     return int(text)
+
+
+# EvalConfig fields whose flag is not simply --field-name
+FLAGS = {"fewshot_sampler": "--fewshot", "include_paths": "--include-path", "system_prompt": "--system"}
+
+
+def option_error(exc: Any) -> str:
+    """The first problem of an EvalConfig ValidationError as `--flag: message, got 'value'`."""
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "config"
+    flag = FLAGS.get(field, "--" + field.replace("_", "-"))
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{flag}: {message}, got {first['input']!r}" if "input" in first else f"{flag}: {message}"
+
+
+def parse_limit(text: str | None) -> float | None:
+    """`--limit` as a number: N documents, or a fraction below 1 (checked by EvalConfig)."""
+    from sllm.errors import UsageError
+    from sllm.evaluation.pipeline import LIMIT_EXPECTED
+
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{LIMIT_EXPECTED}, got '{text}'") from None
 
 
 def parse_gen_kwargs(text: str | None) -> dict[str, Any]:
@@ -66,7 +95,12 @@ def eval_command(
         "--fewshot",
         help="Exemplars: first_n (= fixed) | random | retrieved.",
     ),
-    limit: int | None = typer.Option(None, "--limit", help="Only the first N documents of each task."),
+    limit: str | None = typer.Option(
+        None,
+        "--limit",
+        metavar="N|F",
+        help="Only the first N documents of each task, or a fraction F of each (0.1 = the first 10%).",
+    ),
     data_dir: str | None = typer.Option(None, "--data-dir", help="Folder laid out like ../shared/data."),
     include_path: list[str] | None = typer.Option(None, "--include-path", help="Folder of task YAML."),
     batch_size: str | None = typer.Option(
@@ -102,8 +136,9 @@ def eval_command(
     """Evaluate a model on tasks; print a table (or JSON) and write results and samples."""
     from pydantic import ValidationError
 
+    from sllm.cli import preflight
     from sllm.errors import UsageError
-    from sllm.evaluation.pipeline import EvalConfig, evaluate, output_dir
+    from sllm.evaluation.pipeline import EvalConfig, evaluate, output_dir, prepare
     from sllm.evaluation.records import eval_params, record_evaluation, results_table, write_records
     from sllm.tracking import track_run
 
@@ -113,7 +148,7 @@ def eval_command(
             tasks=[t.strip() for t in tasks.split(",") if t.strip()],
             num_fewshot=num_fewshot,
             fewshot_sampler=fewshot,
-            limit=limit,
+            limit=parse_limit(limit),
             data_dir=data_dir,
             include_paths=include_path or [],
             batch_size=batch_size if batch_size in (None, "auto") else _positive_int(batch_size),
@@ -128,12 +163,15 @@ def eval_command(
             truncate=truncate,
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UsageError(f"invalid option {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise UsageError(option_error(exc)) from None
+    # Every check (tasks, metrics, data, prompts, paths) before the model loads and the run starts
+    preflight.model_spec(model, "--model")
+    preflight.writable_dir(output, "--output")
+    plan = prepare(config)
     err = Console(stderr=True)
     # The run spans the work (model loading included): its duration is the evaluation's.
     with track_run("eval", params=eval_params(config.model_dump()), enabled=config.track) as run:
-        record = evaluate(config, progress=True)
+        record = evaluate(config, progress=True, plan=plan)
         sampled = [t for t, source in record["data_sources"].items() if source.startswith("bundled sample")]
         if sampled:
             names = ", ".join(sampled[:3]) + (f" and {len(sampled) - 3} more" if len(sampled) > 3 else "")

@@ -14,6 +14,7 @@ from rich.table import Table
 from sllm import smoke
 from sllm.cli.data_cmd import NoTrackOption, data_app
 from sllm.cli.options import JsonOption, NoCacheOption
+from sllm.tables import cell
 
 filter_app = typer.Typer(
     help="Quality selection: AlpaGasus, LIMA-style diversity, near-duplicates, safety.",
@@ -61,15 +62,24 @@ def filter_alpagasus(  # noqa: PLR0913 - the filter's options
     as_json: bool = JsonOption,
 ) -> None:
     """Keep the rows a judge scores >= 4.5 of 5 (AlpaGasus)."""
+    from sllm.cli import preflight
     from sllm.data.formats import load_examples, write_examples
     from sllm.data.quality.alpagasus import alpagasus_filter, judge_names
     from sllm.data.quality.judged import rate_examples
+    from sllm.errors import UsageError
     from sllm.models.spec import open_model
     from sllm.usage import usage_report
 
     examples, layout = load_examples(path)
     examples = list(smoke.head(examples))  # SLLM_SMOKE: a few rows to judge
     names = judge_names([d.strip() for d in dimensions.split(",") if d.strip()], _korean(examples))
+    if not names:
+        raise UsageError("--dimensions: name accuracy and/or helpfulness")
+    if not 0 <= threshold <= 5:
+        raise UsageError(f"--threshold: the judge scores 0 to 5, got {threshold:g}")
+    _check_outputs(output, removed, scores)
+    preflight.model_spec(judge, "--judge")
+    preflight.price_table(price_table)
     lm = open_model(judge, use_cache=not no_cache)
     rated = rate_examples(examples, lm, names, retries, not as_json, max_new_tokens)
     result = alpagasus_filter(examples, rated, threshold)
@@ -243,10 +253,16 @@ def filter_safety(  # noqa: PLR0913 - the filter's options
     examples, layout = load_examples(path)
     harm, extra = None, {}
     if judge is not None:
+        from sllm.cli import preflight
         from sllm.data.quality.judged import rate_examples
+        from sllm.errors import UsageError
         from sllm.models.spec import open_model
         from sllm.usage import usage_report
 
+        if not 1 <= harm_threshold <= 5:
+            raise UsageError(f"--harm-threshold: the judge rates harm 1 to 5, got {harm_threshold:g}")
+        _check_outputs(output, removed)
+        preflight.model_spec(judge, "--judge")
         lm = open_model(judge, use_cache=not no_cache)
         name = "safety_ko" if _korean(examples) else "safety"
         rated = rate_examples(examples, lm, {"harm": name}, retries, not as_json, max_new_tokens)
@@ -256,6 +272,15 @@ def filter_safety(  # noqa: PLR0913 - the filter's options
     extra["masked"] = result.info["masked"]
     params = {"mask": mask, "judge": judge, "harm_threshold": harm_threshold if judge else None}
     _finish("safety", path, examples, layout, result, output, removed, params, extra, no_track, as_json)
+
+
+def _check_outputs(output: Path, removed: Path | None, scores: Path | None = None) -> None:
+    """The files a judged filter writes, checked before the judge loads."""
+    from sllm.cli import preflight
+
+    preflight.writable_file(output, "--output")
+    preflight.writable_file(removed, "--removed")
+    preflight.writable_file(scores, "--scores")
 
 
 def _korean(examples: list) -> bool:
@@ -306,7 +331,7 @@ def _finish(  # noqa: PLR0913 - one place for every filter's output, report and 
     table.add_column("removed because")
     table.add_column("rows", justify="right")
     for reason, n in sorted(counts["removed_by_reason"].items(), key=lambda kv: -kv[1]):
-        table.add_row(reason, str(n))
+        table.add_row(reason, cell(n))
     console = Console()
     console.print(table)
     console.print(f"kept rows -> {output}; removed rows with reasons -> {removed_path}")

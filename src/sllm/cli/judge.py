@@ -12,6 +12,7 @@ from rich.table import Table
 from sllm import smoke
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption, NoCacheOption
+from sllm.tables import cell
 
 judge_app = typer.Typer(help="Judge answers with a model: single grading or pairwise.", no_args_is_help=True)
 app.add_typer(judge_app, name="judge")
@@ -45,36 +46,51 @@ def _config_for(mode: str, item, include: tuple[str, ...]):  # noqa: ANN001, ANN
     return get_judge(f"mt_bench_{korean}{base}_{version}{suffix}", include)
 
 
+def plan_judging(items: list, mode: str, config: str, folders: tuple[str, ...]) -> dict[str, list]:
+    """The judge config of each item (auto: MT-Bench's choice per item), grouped by config and
+    checked against the mode: run before the judge model loads, so a wrong --config fails at once."""
+    from sllm.errors import UsageError
+    from sllm.judging import get_judge
+
+    if config != "auto":
+        try:
+            get_judge(config, folders)
+        except UsageError as exc:
+            raise UsageError(f"--config: {exc}") from None
+    groups: dict[str, list] = {}
+    for item in items:
+        spec = get_judge(config, folders) if config != "auto" else _config_for(mode, item, folders)
+        groups.setdefault(spec.name, []).append(item)
+    wanted = "single" if mode == "single" else "pairwise"
+    for name in groups:
+        found = get_judge(name, folders).mode
+        if found != wanted:
+            raise UsageError(f"--config: judge config {name} is for {found} judging, not {mode}")
+    return groups
+
+
 def judge_items(  # noqa: PLR0913 - the judging options, passed through
     lm,  # noqa: ANN001
-    items: list,
+    plan: dict[str, list],
     mode: str,
-    config: str,
     folders: tuple[str, ...],
     swap: bool,
     retries: int,
     max_new_tokens: int | None,
     progress: bool,
 ) -> tuple[list[dict], list[str]]:
-    """Judge items, each with its config (auto: MT-Bench's choice per item); rows and configs used."""
-    from sllm.errors import UsageError
+    """Judge the items of a `plan_judging` plan, each group with its config; rows and configs used."""
     from sllm.judging import get_judge
     from sllm.judging.run import Judge
 
-    groups: dict[str, list] = {}
-    for item in items:
-        spec = get_judge(config, folders) if config != "auto" else _config_for(mode, item, folders)
-        groups.setdefault(spec.name, []).append(item)
     rows = []
-    for name, members in groups.items():
+    for name, members in plan.items():
         runner = Judge(lm, get_judge(name, folders), retries=retries, max_new_tokens=max_new_tokens)
-        if runner.spec.mode != ("single" if mode == "single" else "pairwise"):
-            raise UsageError(f"judge config {name} is for {runner.spec.mode} judging, not {mode}")
         if mode == "single":
             rows.extend(runner.single(members, progress=progress))
         else:
             rows.extend(runner.pairwise(members, swap, progress=progress))
-    return rows, sorted(groups)
+    return rows, sorted(plan)
 
 
 def _run(  # noqa: PLR0913 - the command's options, passed through
@@ -93,6 +109,7 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
     price_table: Path | None = None,
     judge_family: str | None = None,
 ) -> None:
+    from sllm.cli import preflight
     from sllm.judging.items import load_items
     from sllm.judging.run import summarize_pairwise, summarize_single
     from sllm.judging.tracking import track_judging
@@ -101,8 +118,12 @@ def _run(  # noqa: PLR0913 - the command's options, passed through
 
     folders = tuple(include or ())
     items = load_items(input_path, mode)
+    plan = plan_judging(items, mode, config, folders)
+    preflight.model_spec(judge, "--judge")
+    preflight.writable_file(output, "--output")
+    preflight.price_table(price_table)
     lm = open_model(judge, use_cache=not no_cache)
-    rows, configs = judge_items(lm, items, mode, config, folders, swap, retries, max_new_tokens, not as_json)
+    rows, configs = judge_items(lm, plan, mode, folders, swap, retries, max_new_tokens, not as_json)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8") as handle:
         for row in rows:
@@ -143,22 +164,13 @@ def _print(summary: dict, mode: str) -> None:
     for key, value in summary.items():
         if key in ("output", "judge_model", "configs", "self_preference_risk", "run_id", "price"):
             continue
-        shown = (
-            json.dumps(value)
-            if isinstance(value, dict)
-            else ("" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value))
-        )
-        table.add_row(key, shown)
+        table.add_row(key, cell(value, ".3g"))
     Console().print(table)
     Console(stderr=True).print(f"judgments: {summary['output']}")
 
 
 def _shown(value: object) -> str:
-    if isinstance(value, dict):
-        return json.dumps(value)
-    if value is None:
-        return ""
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return cell(value, ".3g")
 
 
 JudgeOption = typer.Option("default", "--judge", "-j", help="Model spec of the judge.")
@@ -313,20 +325,28 @@ def judge_geval(
     as_json: bool = JsonOption,
 ) -> None:
     """G-Eval: criterion-specific evaluation steps, then a probability-weighted or sampled score."""
+    from sllm.cli import preflight
     from sllm.errors import SllmError, UsageError
     from sllm.judging.geval import get_criterion, geval
     from sllm.metaeval.records import field_value, read_records
     from sllm.models.spec import open_model
 
-    if mode not in ("auto", "probability", "sampling") or steps not in ("auto", "given"):
-        raise UsageError("--mode must be auto, probability or sampling; --steps auto or given")
+    if mode not in ("auto", "probability", "sampling"):
+        raise UsageError(f"--mode: expected auto, probability or sampling, got '{mode}'")
+    if steps not in ("auto", "given"):
+        raise UsageError(f"--steps: expected auto or given, got '{steps}'")
     chosen = [get_criterion(c.strip(), criteria_file or []) for c in criteria.split(",") if c.strip()]
+    if not chosen:
+        raise UsageError("--criteria: name at least one criterion")
     rows = list(smoke.head(read_records(input_path)))  # SLLM_SMOKE: a few items
     items = [{"source": str(field_value(r, source_field, w)) if any(c.uses_source for c in chosen) else "",
               "output": str(field_value(r, output_field, w))} for w, r in rows]  # fmt: skip
     if not items:
         raise SllmError(f"{input_path}: no items")
     n = smoke.cap(n, smoke.ITEMS)  # SLLM_SMOKE: a few samples
+    preflight.model_spec(judge, "--judge")
+    preflight.writable_file(output, "--output")
+    preflight.price_table(price_table)
     lm = open_model(judge, use_cache=not no_cache)
     records, runs = [], []
     for criterion in chosen:

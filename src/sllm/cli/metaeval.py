@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption
+from sllm.tables import cell
 
 AGREEMENT_EXAMPLES = """
 [bold]Examples[/bold]
@@ -64,11 +65,13 @@ def agreement_command(
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("vote pairs", justify="right")
-    table.add_row("agreement (ties count)", f"{result['agreement']:.3f}", str(result["n"]))
+    table.add_row("agreement (ties count)", cell(result["agreement"], ".3f"), cell(result["n"]))
     table.add_row(
-        "agreement without ties", f"{result['agreement_without_ties']:.3f}", str(result["n_without_ties"])
+        "agreement without ties",
+        cell(result["agreement_without_ties"], ".3f"),
+        cell(result["n_without_ties"]),
     )
-    table.add_row("Cohen's kappa", f"{result['cohen_kappa']:.3f}", str(result["n"]))
+    table.add_row("Cohen's kappa", cell(result["cohen_kappa"], ".3f"), cell(result["n"]))
     Console().print(table)
 
 
@@ -111,7 +114,7 @@ def correlate_command(
     table = Table(title=f"{field} vs {reference_field}: {level} level, n = {result['n']}")
     for column in ("pearson", "spearman", "kendall"):
         table.add_column(column, justify="right")
-    table.add_row(*(f"{result[c]:.4f}" for c in ("pearson", "spearman", "kendall")))
+    table.add_row(*(cell(result[c], ".4f") for c in ("pearson", "spearman", "kendall")))
     Console().print(table)
     if result.get("skipped_groups") or unscored:
         skipped = result.get("skipped_groups", 0)

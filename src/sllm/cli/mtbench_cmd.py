@@ -17,9 +17,11 @@ from sllm.cli.judge import (
     PriceTableOption,
     judge_app,
     judge_items,
+    plan_judging,
     warn_self_preference,
 )
 from sllm.cli.options import JsonOption, NoCacheOption
+from sllm.tables import cell
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -69,6 +71,7 @@ def judge_mtbench(
     as_json: bool = JsonOption,
 ) -> None:
     """Generate answers of every candidate to MT-Bench's two-turn questions, then judge both turns."""
+    from sllm.cli import preflight
     from sllm.errors import UsageError
     from sllm.judging.mtbench import answer_records, build_items, generate_answers, load_questions
     from sllm.judging.run import pairwise_rates, summarize_pairwise
@@ -81,6 +84,11 @@ def judge_mtbench(
     if mode == "pairwise" and len(candidates) < 2:
         raise UsageError("pairwise MT-Bench needs at least two --model candidates")
     asked = load_questions(questions, smoke.cap(limit, smoke.ITEMS))  # SLLM_SMOKE: a few questions
+    for name, spec in candidates.items():
+        preflight.model_spec(spec, f"--model {name}")
+    preflight.model_spec(judge, "--judge")
+    preflight.writable_dir(output, "--output")
+    preflight.price_table(price_table)
     answers = {}
     (output / "model_answer").mkdir(parents=True, exist_ok=True)
     calls: Counter[str] = Counter()
@@ -96,7 +104,8 @@ def judge_mtbench(
         )
     judge_lm = open_model(judge, use_cache=not no_cache)
     items = build_items(asked, answers, mode)
-    rows, configs = judge_items(judge_lm, items, mode, "auto", (), True, retries, judge_tokens, not as_json)
+    plan = plan_judging(items, mode, "auto", ())
+    rows, configs = judge_items(judge_lm, plan, mode, (), True, retries, judge_tokens, not as_json)
     usage["judge"] = usage_report(judge_lm, price_table)
     calls.update(usage["judge"]["calls"])
     (output / "model_judgment").mkdir(parents=True, exist_ok=True)
@@ -168,7 +177,7 @@ def _print(summary: dict) -> None:
     for model, values in ranked:
         table.add_row(
             model,
-            *("—" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in values.values()),
+            *(cell(v, ".3f") for v in values.values()),
         )
     Console().print(table)
     calls = ", ".join(f"{n} {kind}" for kind, n in sorted(summary["calls"].items())) or "none"

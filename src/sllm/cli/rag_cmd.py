@@ -12,6 +12,7 @@ from rich.table import Table
 from sllm import smoke
 from sllm.cli.judge import NoTrackOption, PriceTableOption, cost_line, judge_app
 from sllm.cli.options import JsonOption, NoCacheOption
+from sllm.tables import cell
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -47,7 +48,8 @@ def judge_rag(
     """Score RAG answers and retrievals with a judge model."""
     import numpy as np
 
-    from sllm.errors import SllmError, unknown_name
+    from sllm.cli import preflight
+    from sllm.errors import SllmError, UsageError, unknown_name
     from sllm.judging.rag import METRICS, RagItem, RagJudge, language
     from sllm.metaeval.records import read_records
     from sllm.models.spec import open_model
@@ -74,6 +76,13 @@ def judge_rag(
             )
         )
     items = list(smoke.head(items))  # SLLM_SMOKE: a few items
+    if not chosen:
+        raise UsageError("--metrics: name at least one metric")
+    preflight.model_spec(judge, "--judge")
+    if "answer_relevancy" in chosen:
+        preflight.encoder(encoder)
+    preflight.writable_file(output, "--output")
+    preflight.price_table(price_table)
     lm = open_model(judge, use_cache=not no_cache)
     embed = None
     if "answer_relevancy" in chosen:
@@ -115,8 +124,6 @@ def judge_rag(
     for column in ("metric", "mean", "scored", "undetermined"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, s in summary.items():
-        table.add_row(
-            name, "" if s["mean"] is None else f"{s['mean']:.3f}", str(s["n"]), str(s["undetermined"])
-        )
+        table.add_row(name, cell(s["mean"], ".3f"), cell(s["n"]), cell(s["undetermined"]))
     Console().print(table)
     Console(stderr=True).print(cost_line(usage))

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption
+from sllm.tables import EMPTY, cell
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -156,15 +157,15 @@ def _print(payload: dict) -> None:
         if scores:
             s = scores[model]
             cells += [
-                f"{s['score']:.1f}",
-                "" if s["ci_low"] is None else f"({s['ci_low']:.1f}, {s['ci_high']:.1f})",
+                cell(s["score"], ".1f"),
+                EMPTY if s["ci_low"] is None else f"({s['ci_low']:.1f}, {s['ci_high']:.1f})",
             ]
         ci = (
-            ""
+            EMPTY
             if row["ci_low"] is None
             else f"-{row['rating'] - row['ci_low']:.1f} / +{row['ci_high'] - row['rating']:.1f}"
         )
-        out.add_row(*cells, f"{row['rating']:.1f}", ci, str(row["n"]))
+        out.add_row(*cells, cell(row["rating"], ".1f"), ci, cell(row["n"]))
     Console().print(out)
     if payload.get("style_coefficients"):
         shown = ", ".join(f"{k} {v:+.3f}" for k, v in payload["style_coefficients"].items())
@@ -178,5 +179,5 @@ def _print_matrix(matrix: dict[str, dict[str, float]]) -> None:
     for m in models:
         out.add_column(m, justify="right")
     for a in models:
-        out.add_row(a, *[f"{matrix[a][b]:.2f}" if b in matrix[a] else "" for b in models])
+        out.add_row(a, *[cell(matrix[a].get(b), ".2f") for b in models])
     Console().print(out)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption
+from sllm.tables import cell
 
 runs_app = typer.Typer(
     help="List and inspect tracked runs (SLLM_TRACKING_URI / MLFLOW_TRACKING_URI).", no_args_is_help=True
@@ -34,16 +35,15 @@ def list_command(
     for column in ("run_id", "name", "command", "status", "started", "duration s", "metrics"):
         table.add_column(column)
     for row in rows:
-        metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(row.get("metrics", {}).items())[:4])
-        duration = row.get("duration_s")
+        metrics = dict(sorted(row.get("metrics", {}).items())[:4])
         table.add_row(
             row["run_id"][:12],
-            str(row.get("name") or ""),
-            str(row.get("command") or ""),
-            str(row.get("status")),
-            str(row.get("start_time") or ""),
-            "" if duration is None else f"{duration:.1f}",
-            metrics,
+            cell(row.get("name")),
+            cell(row.get("command")),
+            cell(row.get("status")),
+            cell(row.get("start_time")),
+            cell(row.get("duration_s"), ".1f"),
+            cell(metrics),
         )
     Console().print(table)
 
@@ -73,7 +73,7 @@ def show_command(
         table.add_column("key")
         table.add_column("value")
         for key, value in sorted((run.get(section) or {}).items()):
-            table.add_row(key, str(value))
+            table.add_row(key, cell(value, ""))  # "": floats at full precision
         console.print(table)
     if run.get("datasets"):
         table = Table(title="datasets")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import typer
@@ -13,6 +12,7 @@ from rich.table import Table
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption, parse_key_values
 from sllm.errors import SllmError
+from sllm.tables import cell
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -82,7 +82,7 @@ def score_command(
     table.add_column("score")
     table.add_column("value", justify="right")
     for name, value in scores.items():
-        table.add_row(name, "nan" if math.isnan(value) else f"{value:.4f}")
+        table.add_row(name, cell(value, ".4f"))
     Console().print(table)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,6 +13,10 @@ from rich.table import Table
 from sllm import smoke
 from sllm.cli.data_cmd import NoTrackOption, data_app
 from sllm.cli.options import JsonOption, NoCacheOption
+from sllm.tables import cell
+
+if TYPE_CHECKING:
+    from sllm.data.selfinstruct.pipeline import SelfInstructConfig
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -45,7 +50,9 @@ def data_selfinstruct(  # noqa: PLR0913 - the pipeline's settings, passed throug
     top_p: float = typer.Option(0.5, "--top-p"),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Tokens per instruction-list reply."),
     instance_max_new_tokens: int = typer.Option(256, "--instance-max-new-tokens"),
-    max_batches: int | None = typer.Option(None, "--max-batches", help="Stop after this many batches."),
+    max_batches: int | None = typer.Option(
+        None, "--max-batches", min=1, help="Stop after this many batches."
+    ),
     seed: int = typer.Option(0, "--seed"),
     price_table: Path | None = typer.Option(None, "--price-table", help="YAML of $ per 1M tokens by model."),
     no_cache: bool = NoCacheOption,
@@ -65,13 +72,14 @@ def data_selfinstruct(  # noqa: PLR0913 - the pipeline's settings, passed throug
         seed=seed, max_batches=smoke.cap(max_batches, smoke.ITEMS),  # SLLM_SMOKE: a few batches
     )  # fmt: skip
     work = work_dir or output.with_name(output.stem + ".work")
+    _check(config, generator, output, work, price_table)
+    seed_path = BUNDLED.get(seeds, Path(seeds))
+    seed_rows, seed_layout = load_examples(seed_path)  # read as the run will read it, before the model
     lm = open_model(generator, use_cache=not no_cache)
     run = SelfInstruct(lm, config, work)
     summary = run.run(progress=not as_json)
     rows = run.examples(lm.spec, lm.fingerprint())
     write_examples(rows, output, "alpaca")
-    seed_path = BUNDLED.get(seeds, Path(seeds))
-    seed_rows, seed_layout = load_examples(seed_path)
     report = summary | {
         "output": str(output),
         "work_dir": str(work),
@@ -95,6 +103,41 @@ def data_selfinstruct(  # noqa: PLR0913 - the pipeline's settings, passed throug
     _print(report, n)
 
 
+def _check(
+    config: SelfInstructConfig, generator: str, output: Path, work: Path, price_table: Path | None
+) -> None:
+    """Everything a run can get wrong before its generator loads: decoding values, paths, the
+    seed tasks, and a work folder holding a run with other settings."""
+    from sllm.cli import preflight
+    from sllm.data.selfinstruct.pipeline import check_work_dir, load_seed_tasks
+    from sllm.errors import UsageError
+    from sllm.generation.config import make_config
+
+    make_config(strategy="sample", temperature=config.temperature, top_p=config.top_p,
+                max_new_tokens=config.max_new_tokens)  # fmt: skip
+    make_config(max_new_tokens=config.instance_max_new_tokens)
+    if not 0 < config.rouge_threshold <= 1:
+        raise UsageError(
+            f"--rouge-threshold: expected a ROUGE-L F1 above 0 and at most 1, got {config.rouge_threshold:g}"
+        )
+    preflight.model_spec(generator, "--generator")
+    preflight.writable_file(output, "--output")
+    preflight.writable_dir(work, "--work-dir")
+    preflight.price_table(price_table)
+    load_seed_tasks(config.seeds)
+    check_work_dir(config, work)
+
+
+def stop_note(kept: int, n: int) -> str:
+    """Why a run kept fewer than --n instructions ("" when it kept enough)."""
+    if kept >= n:
+        return ""
+    if smoke.enabled():  # the smoke switch, not --max-batches, stopped it
+        batches = f"{smoke.ITEMS} batch" + ("" if smoke.ITEMS == 1 else "es")
+        return f" (SLLM_SMOKE stops the run after {batches}; unset it to run until {n} are kept)"
+    return f" (stopped before {n}: raise --max-batches)"
+
+
 def _print(report: dict, n: int) -> None:
     from sllm.cli.judge import cost_line
 
@@ -102,10 +145,10 @@ def _print(report: dict, n: int) -> None:
     table.add_column("decision")
     table.add_column("count", justify="right")
     for decision, count in sorted(report["decisions"].items(), key=lambda kv: -kv[1]):
-        table.add_row(decision, str(count))
+        table.add_row(decision, cell(count))
     console = Console()
     console.print(table)
-    status = "" if report["kept_instructions"] >= n else f" (stopped before {n}: raise --max-batches)"
+    status = stop_note(report["kept_instructions"], n)
     console.print(
         f"kept {report['kept_instructions']} instructions{status}, {report['rows']} rows "
         f"-> {report['output']} (decisions in {report['work_dir']}/decisions.jsonl)"

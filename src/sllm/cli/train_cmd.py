@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption
+from sllm.tables import cell
 
 train_app = typer.Typer(help="Fine-tune on TRL and PEFT: sft, dpo, reward, distill.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -216,6 +217,7 @@ def _settings(  # noqa: PLR0913 - the shared training options
     eval_suite: str | None,
     no_track: bool,
 ):  # noqa: ANN202
+    from sllm.cli import preflight
     from sllm.cli.options import parse_key_values
     from sllm.train.config import load_config
 
@@ -225,7 +227,9 @@ def _settings(  # noqa: PLR0913 - the shared training options
     values |= {k: v for k, v in flags.items() if v is not None}
     if no_track:
         values["track"] = False
-    return load_config(cls, config, values)
+    settings = load_config(cls, config, values)
+    preflight.training(settings)  # before the model loads, not after training
+    return settings
 
 
 def _report(kind: str, settings, result, as_json: bool) -> None:  # noqa: ANN001
@@ -245,7 +249,7 @@ def _report(kind: str, settings, result, as_json: bool) -> None:  # noqa: ANN001
     table.add_column("value", justify="right")
     for key, value in result.metrics.items():
         if not key.startswith("suite/"):
-            table.add_row(key, f"{value:.4f}")
+            table.add_row(key, cell(value, ".4f"))
     console = Console()
     console.print(table)
     console.print(

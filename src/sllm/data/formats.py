@@ -328,6 +328,8 @@ def stream_examples(
             head.append(row)
             if row[2] is None and isinstance(row[1], dict):
                 break
+        if not head:  # empty, or blank lines only: no format to detect
+            raise SllmError(f"{path}: no examples")
         first = head[-1][1] if head and head[-1][2] is None and isinstance(head[-1][1], dict) else None
         layout = detect_format(path, first)
     return layout, _parsed(itertools.chain(head, rows), layout)

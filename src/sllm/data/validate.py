@@ -1,5 +1,5 @@
-"""`sllm data validate`: schema, empty fields, roles, duplicates, token lengths, language mix, and
-that every row renders through the target model's chat template."""
+"""`sllm data validate`: schema, empty fields, broken characters (U+FFFD), roles, duplicates, token
+lengths, language mix, and that every row renders through the target model's chat template."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from sllm.data.formats import Problem, stream_examples
 from sllm.data.seen import SeenIndex
 from sllm.errors import SllmError
 
+REPLACEMENT = "\ufffd"  # what a decoder writes for bytes that are not (whole) UTF-8
+
 
 def _field(example: Example, layout: str, index: int) -> str:
     """The name a user sees in their file for the index-th message."""
@@ -28,13 +30,39 @@ def _field(example: Example, layout: str, index: int) -> str:
     return f"{key}[{index}].{text}"
 
 
+def _texts(example: Example, layout: str) -> list[tuple[str, str]]:
+    """(field as the file names it, text) of every message; Alpaca's instruction and input apart."""
+    texts = []
+    for i, message in enumerate(example.messages):
+        name = _field(example, layout, i)
+        if name == "instruction":
+            texts += [("instruction", example.instruction or ""), ("input", example.input or "")]
+        else:
+            texts.append((name, message["content"]))
+    return texts
+
+
+def broken_text(example: Example, layout: str) -> list[Problem]:
+    """Fields holding U+FFFD: text a bad decoding broke, e.g. a character cut at a token limit."""
+    problems = []
+    for name, text in _texts(example, layout):
+        at = text.find(REPLACEMENT)
+        if at >= 0:
+            message = (
+                f"contains U+FFFD (replacement character) at character {at + 1}: text broken in decoding"
+            )
+            problems.append(Problem(example.where, name, message))
+    return problems
+
+
 def check_example(example: Example, layout: str) -> list[Problem]:
-    """Empty contents and role order of one example."""
+    """Empty contents, broken characters and role order of one example."""
     problems = []
     for i, message in enumerate(example.messages):
         if not message["content"].strip():
             what = "is empty" if not message["content"] else "is only whitespace"
             problems.append(Problem(example.where, _field(example, layout, i), what))
+    problems += broken_text(example, layout)
     roles = [m["role"] for m in example.turns]
     offset = len(example.messages) - len(roles)
     for i, role in enumerate(roles):

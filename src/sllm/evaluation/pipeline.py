@@ -9,30 +9,37 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sllm import smoke
+from sllm.errors import UsageError
+from sllm.evaluation.checks import check_task
 from sllm.evaluation.cot import STYLES, answer_requests, apply_prompt_style, attach_answers
 from sllm.evaluation.generation import as_chat, build_generation_instances, corpus_metrics, score_generation
 from sllm.evaluation.instances import Instance, build_instances, build_rolling_instances
 from sllm.evaluation.mc_generate import score_letters, to_generation
-from sllm.evaluation.records import new_run_folder
-from sllm.evaluation.scoring import MC_CORPUS_METRICS, macro_f1, mean_stderr, score_instance
+from sllm.evaluation.records import new_run_folder, task_config
+from sllm.evaluation.scoring import MC_CORPUS_METRICS, macro_f1, mean_stderr, norm_pick, score_instance
 from sllm.evaluation.stderr import bootstrap_stderr, rounds_for
 from sllm.evaluation.window import fit_to_window
 from sllm.metrics.perplexity import perplexities
 from sllm.models.base import LM, LoglikelihoodRequest
 from sllm.redact import redact_spec
 from sllm.tasks.data import load_task_data
-from sllm.tasks.registry import get_registry
+from sllm.tasks.registry import TaskRegistry, get_registry
 from sllm.tasks.spec import TaskSpec
+
+LIMIT_EXPECTED = "--limit: expected a number of documents (1, 2, ...) or a fraction of each task (0.1 = 10%)"
+
 
 BUILDERS = {
     "multiple_choice": build_instances,
@@ -49,8 +56,12 @@ class EvalConfig(BaseModel):
     model: str = "default"
     tasks: list[str] = Field(..., min_length=1)
     num_fewshot: int | None = Field(None, ge=0, description="override every task's k")
-    fewshot_sampler: str | None = Field(None, description="first_n | random (override)")
-    limit: int | None = Field(None, ge=1, description="first N documents of each task")
+    fewshot_sampler: Literal["first_n", "fixed", "random", "retrieved"] | None = Field(
+        None, description="override every task's exemplar choice: first_n (= fixed) | random | retrieved"
+    )
+    limit: int | float | None = Field(
+        None, description="first N documents of each task, or a fraction (0 < F < 1) of each, rounded up"
+    )
     data_dir: str | None = None
     include_paths: list[str] = Field(default_factory=list)
     batch_size: int | Literal["auto"] | None = Field(None, description="N, or auto (largest that fits)")
@@ -72,6 +83,11 @@ class EvalConfig(BaseModel):
     output: str = "sllm-results"
     track: bool = True
 
+    @field_validator("limit")
+    @classmethod
+    def _limit(cls, value: float | None) -> int | float | None:
+        return check_limit(value)
+
 
 class TaskResult(BaseModel):
     """Aggregates of one task: metric means with standard errors, sizes, provenance."""
@@ -83,37 +99,28 @@ class TaskResult(BaseModel):
     data_source: str
 
 
-def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -> dict[str, Any]:
-    """Run an evaluation and return its results record (also written by `write_results`)."""
+@dataclass
+class EvalPlan:
+    """What `prepare` builds without a model: the tasks and every document's requests."""
+
+    registry: TaskRegistry
+    specs: list[TaskSpec]
+    per_task: dict[str, list[Instance]]
+    meta: dict[str, dict[str, Any]]
+
+
+def evaluate(
+    config: EvalConfig, lm: LM | None = None, progress: bool = False, plan: EvalPlan | None = None
+) -> dict[str, Any]:
+    """Run an evaluation and return its results record (also written by `write_results`);
+    `plan` is `prepare(config)` when the caller already checked the run before its model."""
     started = time.time()
-    registry = get_registry(config.include_paths)
-    specs = [_configured(s, config, registry) for s in registry.resolve(config.tasks)]
+    plan = plan or prepare(config)
+    registry, specs, per_task, meta = plan.registry, plan.specs, plan.per_task, plan.meta
     if lm is None:
         from sllm.models.spec import open_model
 
         lm = open_model(config.model, use_cache=config.use_cache, batch_size=config.batch_size)
-    per_task: dict[str, list[Instance]] = {}
-    meta: dict[str, dict[str, Any]] = {}
-    for spec in specs:
-        data = load_task_data(spec, config.data_dir)
-        limit = smoke.cap(config.limit, smoke.DOCS)  # SLLM_SMOKE: a few documents per task
-        docs = data.docs[:limit] if limit else data.docs
-        k = spec.fewshot.num_fewshot if config.num_fewshot is None else config.num_fewshot
-        build = BUILDERS[spec.output_type]
-        pool = spec.fewshot.samples or data.fewshot_docs
-        per_task[spec.task] = build(spec, docs, pool, k, config.fewshot_sampler)
-        generated_mc = spec.output_type == "multiple_choice" and config.mc_mode == "generate"
-        if generated_mc:
-            to_generation(per_task[spec.task])
-        if config.chat and (generated_mc or spec.output_type == "generate_until"):
-            as_chat(per_task[spec.task], config.system_prompt)
-        meta[spec.task] = {
-            "spec": spec,
-            "num_fewshot": k,
-            "source": data.source,
-            "digest": docs_digest(docs),
-            "generated_mc": generated_mc,
-        }
     truncated = fit_to_window(lm, per_task, config.truncate)  # before any model work
     _run_requests(
         lm, per_task, specs, progress, {t for t, m in meta.items() if m["generated_mc"]}, config.chat
@@ -129,13 +136,69 @@ def evaluate(config: EvalConfig, lm: LM | None = None, progress: bool = False) -
         "results": {**results, **groups},
         "groups": {g: [t for t in registry.groups[g] if t in per_task] for g in groups},
         "versions": {t: m["spec"].version for t, m in meta.items()},
+        "configs": {
+            t: task_config(m["spec"], m["num_fewshot"], config.fewshot_sampler) for t, m in meta.items()
+        },
         "data_sources": {t: m["source"] for t, m in meta.items()},
         "data_digests": {t: m["digest"] for t, m in meta.items()},
+        # lm-eval's "n-samples": the task's documents, and how many --limit left
+        "n_samples": {t: {"original": m["original"], "effective": len(per_task[t])} for t, m in meta.items()},
         "samples_records": samples,
         "cache": _cache_counts(lm),
         "batch_size_used": getattr(getattr(getattr(lm, "inner", lm), "sizer", None), "last", None),
         "duration_s": round(time.time() - started, 2),
     }
+
+
+def prepare(config: EvalConfig) -> EvalPlan:
+    """Everything that needs no model: tasks, their metrics and filters, data, prompts and requests.
+
+    Run before the model loads, so a typo in a task, a metric or a data path fails in seconds.
+    """
+    registry = get_registry(config.include_paths)
+    specs = [_configured(s, config, registry) for s in registry.resolve(config.tasks)]
+    for spec in specs:
+        check_task(spec)
+    per_task: dict[str, list[Instance]] = {}
+    meta: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        data = load_task_data(spec, config.data_dir)
+        count = smoke.cap(docs_limit(config.limit, len(data.docs)), smoke.DOCS)  # SLLM_SMOKE: a few
+        docs = data.docs[:count] if count else data.docs
+        k = spec.fewshot.num_fewshot if config.num_fewshot is None else config.num_fewshot
+        build = BUILDERS[spec.output_type]
+        pool = spec.fewshot.samples or data.fewshot_docs
+        per_task[spec.task] = build(spec, docs, pool, k, config.fewshot_sampler)
+        generated_mc = spec.output_type == "multiple_choice" and config.mc_mode == "generate"
+        if generated_mc:
+            to_generation(per_task[spec.task])
+        if config.chat and (generated_mc or spec.output_type == "generate_until"):
+            as_chat(per_task[spec.task], config.system_prompt)
+        meta[spec.task] = {
+            "spec": spec,
+            "num_fewshot": k,
+            "source": data.source,
+            "digest": docs_digest(docs),
+            "generated_mc": generated_mc,
+            "original": len(data.docs),
+        }
+    return EvalPlan(registry, specs, per_task, meta)
+
+
+def docs_limit(limit: float | None, n_docs: int) -> int | None:
+    """How many documents `--limit` keeps: N, or a fraction F < 1 of them rounded up (lm-eval's rule)."""
+    if limit is None:
+        return None
+    return int(math.ceil(n_docs * limit)) if limit < 1.0 else int(limit)
+
+
+def check_limit(value: float | None) -> int | float | None:
+    """A whole number of documents (>= 1), or a fraction strictly between 0 and 1; else a UsageError."""
+    if value is None:
+        return None
+    if not 0 < value < 1 and not (value >= 1 and float(value).is_integer()):
+        raise UsageError(f"{LIMIT_EXPECTED}, got {value:g}")
+    return int(value) if value >= 1 else float(value)
 
 
 def _configured(spec: TaskSpec, config: EvalConfig, registry: Any) -> TaskSpec:
@@ -286,6 +349,7 @@ def _mc_row(spec: TaskSpec, inst: Instance) -> dict[str, Any]:
         "prompt": inst.prompt,
         "target": inst.choices[inst.gold],
         "prediction": inst.choices[best],
+        "prediction_norm": inst.choices[norm_pick(inst)],  # acc_norm's pick
         "choices": inst.choices,
         "gold": inst.gold,
         "loglikelihoods": [o.logprob for o in inst.outputs],

@@ -12,8 +12,12 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from sllm import __version__
+from sllm.environment import environment
+from sllm.evaluation.report_md import results_markdown
+from sllm.tables import cell
 
 if TYPE_CHECKING:
+    from sllm.tasks.spec import TaskSpec
     from sllm.tracking import RunRecorder
 
 
@@ -34,7 +38,7 @@ def new_run_folder(parent: Path) -> Path:
 
 
 def write_records(record: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Write results.json and samples.jsonl under `folder`; return the summary record."""
+    """Write results.json, results.md and samples.jsonl under `folder`; return the summary record."""
     folder.mkdir(parents=True, exist_ok=True)
     samples_path = folder / "samples.jsonl"
     with samples_path.open("w", encoding="utf-8") as handle:
@@ -42,9 +46,18 @@ def write_records(record: dict[str, Any], folder: Path) -> dict[str, Any]:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     summary = {k: v for k, v in record.items() if k != "samples_records"}
-    summary.update(samples=str(samples_path), sllm_version=__version__)
+    summary.update(samples=str(samples_path), sllm_version=__version__, environment=environment())
     (folder / "results.json").write_text(json.dumps(_clean(summary), indent=2, ensure_ascii=False))
+    (folder / "results.md").write_text(results_markdown(summary), encoding="utf-8")
     return summary
+
+
+def task_config(spec: TaskSpec, num_fewshot: int, sampler: str | None) -> dict[str, Any]:
+    """A task's config as the run used it (lm-eval's `configs`): every field after defaults and
+    includes, with the run's own number of exemplars and sampler."""
+    fewshot = {"num_fewshot": num_fewshot} | ({"sampler": sampler} if sampler else {})
+    used = spec.model_copy(update={"fewshot": spec.fewshot.model_copy(update=fewshot)})
+    return used.model_dump(mode="json")
 
 
 def results_table(summary: dict[str, Any]) -> Table:
@@ -62,14 +75,13 @@ def results_table(summary: dict[str, Any]) -> Table:
     for task, metrics in summary["results"].items():
         names = [k for k, v in metrics.items() if isinstance(v, float) and not k.endswith("_stderr")]
         for i, name in enumerate(names):
-            stderr = metrics.get(f"{name}_stderr", float("nan"))
             table.add_row(
                 task if i == 0 else "",
-                str(metrics.get("n", "")) if i == 0 else "",
-                str(metrics.get("num_fewshot", "")) if i == 0 else "",
+                cell(metrics.get("n")) if i == 0 else "",
+                cell(metrics.get("num_fewshot")) if i == 0 else "",
                 name,
-                f"{metrics[name]:.4f}",
-                "" if math.isnan(stderr) else f"{stderr:.4f}",
+                cell(metrics[name], ".4f"),
+                cell(metrics.get(f"{name}_stderr"), ".4f"),
             )
     return table
 
@@ -104,6 +116,7 @@ def record_evaluation(run: RunRecorder, summary: dict[str, Any], folder: Path) -
             context="evaluation",
         )
     run.log_artifact(str(folder / "results.json"))
+    run.log_artifact(str(folder / "results.md"))
     run.log_artifact(str(folder / "samples.jsonl"))
     return run.run_id
 

@@ -56,8 +56,15 @@ def acc(instance: Instance, lls: np.ndarray, _: np.ndarray | None) -> float:
 @mc_metric("acc_norm")
 def acc_norm(instance: Instance, lls: np.ndarray, _: np.ndarray | None) -> float:
     """Log-likelihood divided by the choice's length in characters (lm-eval's acc_norm)."""
+    return float(norm_pick(instance, lls) == instance.gold)
+
+
+def norm_pick(instance: Instance, lls: np.ndarray | None = None) -> int:
+    """acc_norm's pick: the choice with the highest log-likelihood per character."""
+    if lls is None:
+        lls = np.array([out.logprob for out in instance.outputs], dtype=np.float64)
     lengths = np.array([float(len(c)) for c in instance.choices])
-    return float(int(np.argmax(lls / lengths)) == instance.gold)
+    return int(np.argmax(lls / lengths))
 
 
 @mc_metric("acc_bytes")

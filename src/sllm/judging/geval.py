@@ -116,6 +116,17 @@ def write_steps(lm: LM, criterion: Criterion, max_new_tokens: int = 256) -> str:
     return lm.generate([GenerationRequest(prompt=steps_prompt(criterion), config=config)])[0].text.strip()
 
 
+def released_steps(criterion: Criterion) -> str:
+    """The evaluation steps inside a criterion's released prompt (what `--steps given` uses)."""
+    if criterion.prompt is None:
+        raise SllmError(f"criterion {criterion.name} has no released prompt; use auto steps")
+    t = LAYOUT[criterion.language]
+    _, found, rest = criterion.prompt.partition(t["steps"])
+    if not found:  # a user's prompt without the released layout: its steps are the whole prompt
+        return criterion.prompt
+    return rest.partition(t["example"])[0].strip()
+
+
 def form_prompt(criterion: Criterion, steps: str | None, source: str, output: str) -> str:
     """The form to fill: the released prompt (steps given), or the same layout with our steps."""
     if steps is None:
@@ -217,12 +228,17 @@ def geval(
             used = "sampling"
     if used == "sampling":
         scored = sampling_scores(lm, prompts, criterion.scale, n, temperature, seed)
-    records = [{"criterion": criterion.name, "mode": used, **s} for s in scored]
+    shown = written if written is not None else released_steps(criterion)
+    origin = "judge" if written is not None else "released prompt"
+    records = [
+        {"criterion": criterion.name, "mode": used, "steps": shown, "steps_from": origin, **s} for s in scored
+    ]
     unscored = sum(r["score"] is None for r in records)
     return records, {
         "criterion": criterion.name,
         "mode": used,
-        "steps": written or "(released prompt)",
+        "steps": shown,
+        "steps_from": origin,
         "n": len(records),
         "n_unscored": unscored,
     }

@@ -29,6 +29,7 @@ from sllm.models.base import (
     RollingResult,
 )
 from sllm.models.claims import CLAIMS_SCHEMA, DEFAULT_LEASE, Claims
+from sllm.models.detokenize import finished_text
 
 RESULT_TYPES: dict[str, type] = {
     "loglikelihood": LoglikelihoodResult,
@@ -105,12 +106,32 @@ class CallCache:
         keys = ("model", "kind", "entries", "first", "last")
         return [dict(zip(keys, row)) for row in rows]
 
+    def resolve_model(self, given: str) -> str:
+        """The cached model fingerprint `given` names: itself, or the only one it is a prefix of
+        (as `sllm cache stats` shows it, maybe cut short with an ellipsis)."""
+        from sllm.errors import UsageError, unknown_name
+
+        models = [row[0] for row in self.db.execute("SELECT DISTINCT model FROM calls ORDER BY model")]
+        if given in models:
+            return given
+        prefix = given.strip().removesuffix("…").removesuffix("...")  # how rich cuts a long cell
+        if not models:
+            raise UsageError(f"no cached calls of model '{given}': the cache is empty")
+        matches = [m for m in models if prefix and m.startswith(prefix)]
+        if not matches:
+            raise unknown_name("cached model", given, models)
+        if len(matches) > 1:
+            raise UsageError(
+                f"'{given}' matches {len(matches)} cached models: {', '.join(matches)}; give more of it"
+            )
+        return matches[0]
+
     def clear(self, model: str | None = None) -> int:
-        """Delete every entry, or those of one model fingerprint; return how many."""
+        """Delete every entry, or those of one model (a fingerprint or its prefix); return how many."""
         if model is None:
             cursor = self.db.execute("DELETE FROM calls")
         else:
-            cursor = self.db.execute("DELETE FROM calls WHERE model = ?", (model,))
+            cursor = self.db.execute("DELETE FROM calls WHERE model = ?", (self.resolve_model(model),))
         self.db.commit()
         self.db.execute("VACUUM")
         return cursor.rowcount
@@ -189,6 +210,8 @@ class CachingLM(LM):
         self.hits += 1
         result = RESULT_TYPES[kind](**json.loads(stored))
         if isinstance(result, GenerationResult):
+            # Results stored before cut characters were held back still end in U+FFFD.
+            result = dataclasses.replace(result, text=finished_text(result.text, result.finish_reason))
             self.cached_tokens["prompt"] += result.prompt_tokens
             self.cached_tokens["completion"] += result.n_tokens
         return result

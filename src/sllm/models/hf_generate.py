@@ -16,6 +16,7 @@ import torch
 from sllm.generation.config import GenerationConfig
 from sllm.generation.stopping import truncate_at_stop
 from sllm.models.base import GenerationRequest, GenerationResult
+from sllm.models.detokenize import drop_cut_character
 
 if TYPE_CHECKING:
     from sllm.models.hf import HFLM
@@ -106,7 +107,12 @@ def _finish(
 ) -> GenerationResult:
     cut = next((i for i, token in enumerate(new_ids) if token in enders), None)
     kept = new_ids if cut is None else new_ids[:cut]
-    text, stopped = truncate_at_stop(tokenizer.decode(kept, skip_special_tokens=True), config.stop)
-    ended = cut is not None or stopped or len(kept) < config.max_new_tokens
-    reason = "stop" if ended else "length"
+    # Fewer tokens than the limit without an end token: transformers stopped at a stop string.
+    at_limit = cut is None and len(kept) >= config.max_new_tokens
+    decoded = tokenizer.decode(kept, skip_special_tokens=True)
+    if at_limit:  # the limit may fall between the bytes of one character
+        decoded = drop_cut_character(decoded)
+    text, stopped = truncate_at_stop(decoded, config.stop)
+    reason = "length" if at_limit and not stopped else "stop"
+    # n_tokens counts every generated token, a held-back partial character's included (its cost).
     return GenerationResult(text=text, n_tokens=len(kept), finish_reason=reason, prompt_tokens=prompt_tokens)

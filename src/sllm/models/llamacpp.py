@@ -22,6 +22,7 @@ from sllm.models.base import (
     RollingResult,
 )
 from sllm.models.context import fit_prompt, fitted_pairs, request_label
+from sllm.models.detokenize import finished_text
 from sllm.models.options import BackendOptions, parse_options
 from sllm.models.tokens import rolling_windows
 
@@ -139,6 +140,9 @@ class LlamaCppLM(LM):
             text = out["choices"][0]["text"]
             text, _ = truncate_at_stop(text, request.config.stop)
             reason = "length" if out["choices"][0].get("finish_reason") == "length" else "stop"
+            # llama-cpp-python decodes the completion's bytes with errors="ignore", which already
+            # drops a cut character; the shared rule keeps any other version in line.
+            text = finished_text(text, reason)
             usage = out.get("usage") or {}
             tokens, read = int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0))
             yield index, GenerationResult(text, tokens, reason, read)

@@ -33,6 +33,7 @@ from sllm.models.base import (
     RollingRequest,
     RollingResult,
 )
+from sllm.models.detokenize import finished_text
 from sllm.models.options import BackendOptions, parse_options
 from sllm.redact import redact_spec
 
@@ -155,6 +156,7 @@ class OpenAILM(LM):
         n_tokens = usage if usage is not None else len(logprobs or ())
         reason = "length" if choice.finish_reason == "length" else "stop"
         read = int(response.usage.prompt_tokens or 0) if response.usage else 0
+        text = finished_text(text, reason)  # for servers that do not hold back a cut character
         return GenerationResult(text=text, n_tokens=int(n_tokens), finish_reason=reason, prompt_tokens=read)
 
     # -- scoring -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sllm.models.base import (
     LoglikelihoodResult,
 )
 from sllm.models.context import fit_prompt, fitted_pairs, request_label
+from sllm.models.detokenize import finished_text
 from sllm.models.options import BackendOptions, parse_options
 
 INSTALL_HINT = "the vllm backend needs vLLM on a CUDA machine: pip install 'sllm[vllm]'"
@@ -120,6 +121,7 @@ class VLLM(LM):
             text, _ = truncate_at_stop(completion.text, request.config.stop)
             reason = "length" if completion.finish_reason == "length" else "stop"
             read = len(output.prompt_token_ids or ())
+            text = finished_text(text, reason)  # vLLM holds a cut character back already: a safety net
             yield index, GenerationResult(text, len(completion.token_ids), reason, read)
 
 

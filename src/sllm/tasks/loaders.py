@@ -33,7 +33,10 @@ def load_file(path: Path, fmt: str, options: dict[str, Any] | None = None) -> li
         raise unknown_name("data format", fmt, _LOADERS)
     if not path.is_file():
         raise SllmError(f"data file not found: {path}")
-    return _LOADERS[fmt](path, **(options or {}))
+    docs = _LOADERS[fmt](path, **(options or {}))
+    if not docs:  # an empty file would otherwise evaluate nothing, or fail later in scoring
+        raise SllmError(f"{path}: no documents")
+    return docs
 
 
 @register_loader("jsonl")
@@ -56,8 +59,11 @@ def load_jsonl(path: Path) -> list[Doc]:
 @register_loader("json")
 def load_json(path: Path, records: str | None = None) -> list[Doc]:
     """A JSON list of objects, or the list under key `records`."""
+    text = read_text(path)
+    if not text.strip():
+        return []  # load_file names the empty file
     try:
-        value = json.loads(read_text(path))
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SllmError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     if records is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sllm import __version__
+from sllm.environment import environment, environment_tags
 from sllm.errors import warn
 from sllm.redact import redact_field, redact_text, redact_tree
 from sllm.tracking.clock import take_command_start
@@ -176,12 +177,15 @@ def track_run(
 ) -> Iterator[RunRecorder]:
     """Record the work inside as one MLflow run: FINISHED, or FAILED when an exception escapes
     (KILLED on Ctrl-C). The run starts when the sllm command started, so its duration covers
-    the work; a store that fails never fails the work (one warning line instead)."""
+    the work; a store that fails never fails the work (one warning line instead). Every run
+    carries the environment: `sllm.env.*` tags and an `environment.json` artifact."""
     if not enabled:
         yield RunRecorder(None)
         return
-    all_tags = {"sllm.version": __version__, "sllm.command": name, **(tags or {})}
+    env = environment()
+    all_tags = {"sllm.version": __version__, "sllm.command": name, **environment_tags(env), **(tags or {})}
     recorder = _start(name, experiment, {k: redact_field(k, str(v)) for k, v in all_tags.items()})
+    recorder.log_dict(env, "environment.json")  # the whole record; the tags are for search
     if params:
         recorder.log_params(params)
     status = "FAILED"

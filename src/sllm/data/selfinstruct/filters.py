@@ -23,6 +23,9 @@ BLACKLIST = {
     "ko": ["이미지", "그림", "그래프", "사진", "파일", "지도", "그리세요", "그려", "동영상", "영상", "음악",
            "오디오", "순서도", "다이어그램"],
 }  # fmt: skip
+#: U+FFFD, what a decoder writes for broken bytes: such text must not become training data
+BROKEN = "\ufffd"
+BROKEN_REASON = "contains U+FFFD (a broken character)"
 
 
 @lru_cache(maxsize=100_000)
@@ -83,6 +86,8 @@ def instruction_problem(
     instruction: str, language: str, min_words: int = 4, max_words: int = 150
 ) -> str | None:
     """Why an instruction is rejected before the ROUGE-L check, or None."""
+    if BROKEN in instruction:
+        return BROKEN_REASON
     words = len(instruction.split())
     if words < min_words or words > max_words:
         return f"length {words} words (allowed {min_words}-{max_words})"
@@ -137,6 +142,8 @@ def _strip_field(text: str) -> str:
 
 def instance_problem(instruction: str, instance: Instance, max_words: int = 1000) -> str | None:
     """Why an instance is dropped (prepare_for_finetuning's checks), or None."""
+    if BROKEN in instance.input or BROKEN in instance.output:
+        return BROKEN_REASON
     if not instance.output.strip():
         return "empty output"
     if instance.input.strip() == instance.output.strip():

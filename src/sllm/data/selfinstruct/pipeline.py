@@ -71,9 +71,19 @@ def load_seed_tasks(seeds: str) -> tuple[list[dict[str, Any]], str]:
     return tasks, language
 
 
+def check_work_dir(config: SelfInstructConfig, work: Path) -> None:
+    """Raise when `work` holds the checkpoint of a run with other settings (no model needed)."""
+    state_path = Path(work) / "state.json"
+    if state_path.is_file() and json.loads(state_path.read_text()).get("identity") != config.identity():
+        raise SllmError(
+            f"{work} holds a Self-Instruct run with other settings; use another --work-dir or delete it"
+        )
+
+
 RULES = {
     "length": "length", "blacklisted": "blacklist", "starts with punctuation": "punctuation",
     "starts with 'Write a program'": "program", "ROUGE-L": "rouge_l", "no valid instance": "no_instance",
+    "contains U+FFFD": "broken_text",
 }  # fmt: skip
 
 
@@ -104,13 +114,8 @@ class SelfInstruct:
         state_path = self.work / "state.json"
         if not state_path.is_file():
             return [], 0
-        state = json.loads(state_path.read_text())
-        if state.get("identity") != self.config.identity():
-            raise SllmError(
-                f"{self.work} holds a Self-Instruct run with other settings; "
-                "use another --work-dir or delete it"
-            )
-        done = int(state["batches_done"])
+        check_work_dir(self.config, self.work)
+        done = int(json.loads(state_path.read_text())["batches_done"])
         # a batch written but not marked done (killed in between) is dropped and redone
         kept = [r for r in self._read("machine.jsonl") if r["batch"] < done]
         self._rewrite("machine.jsonl", kept)
