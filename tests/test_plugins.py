@@ -85,9 +85,12 @@ def test_every_builtin_registry_is_the_one_type() -> None:
     from sllm.metrics.registry import METRICS
     from sllm.metrics.tokenizers import TOKENIZERS
     from sllm.models.spec import BACKENDS
+    from sllm.evaluation.scoring import MC_METRICS
     from sllm.prompting.filters import STEPS
+    from sllm.tasks.data import PROCESSORS
+    from sllm.tasks.loaders import LOADERS
 
-    for registry in (PARSERS, METRICS, TOKENIZERS, BACKENDS, STEPS):
+    for registry in (PARSERS, METRICS, TOKENIZERS, BACKENDS, STEPS, MC_METRICS, PROCESSORS, LOADERS):
         assert isinstance(registry, Registry)
     assert {"rating", "pairwise_abc", "arena_hard", "first_line_score"} <= set(PARSERS.names())
 

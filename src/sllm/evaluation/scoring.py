@@ -7,28 +7,24 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sllm.errors import unknown_name
 from sllm.evaluation.instances import Instance
+from sllm.plugins import Registry
 
 #: computed over the whole task from (gold, predicted) pairs, not averaged per document
 MC_CORPUS_METRICS = ("f1_macro",)
 ChoiceMetric = Callable[[Instance, np.ndarray, np.ndarray | None], float]
-_MC_METRICS: dict[str, ChoiceMetric] = {}
+#: multiple-choice metrics by name; plugins add theirs under the entry-point group "sllm.mc_metrics"
+MC_METRICS: Registry[ChoiceMetric] = Registry("multiple-choice metric", group="sllm.mc_metrics")
 
 
 def mc_metric(name: str) -> Callable[[ChoiceMetric], ChoiceMetric]:
     """Register a multiple-choice metric fn(instance, logliks, unconditional logliks)."""
-
-    def wrap(fn: ChoiceMetric) -> ChoiceMetric:
-        _MC_METRICS[name] = fn
-        return fn
-
-    return wrap
+    return MC_METRICS.register(name)
 
 
 def mc_metric_names() -> list[str]:
     """Return the registered multiple-choice metric names."""
-    return sorted(_MC_METRICS)
+    return MC_METRICS.names()
 
 
 def score_instance(
@@ -41,9 +37,7 @@ def score_instance(
     for name in metrics:
         if name in MC_CORPUS_METRICS:
             continue
-        if name not in _MC_METRICS:
-            raise unknown_name("multiple-choice metric", name, _MC_METRICS)
-        scores[name] = float(_MC_METRICS[name](instance, lls, uncond))
+        scores[name] = float(MC_METRICS.get(name)(instance, lls, uncond))
     return scores
 
 

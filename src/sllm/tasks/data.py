@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sllm.errors import SllmError, unknown_name, warn
+from sllm.errors import SllmError, warn
+from sllm.plugins import Registry
 from sllm.tasks.loaders import Doc, load_file
 from sllm.tasks.spec import TaskSpec
 
@@ -30,7 +31,8 @@ NETWORK_ONLY = "network only"
 USER_PATH = "user path"
 DATA_DIR = "data dir"
 NO_DATA = "no data"
-_PROCESSORS: dict[str, Callable[[Doc], Doc | None]] = {}
+#: per-document processors a task YAML names in `process_docs` (plugins: group "sllm.processors")
+PROCESSORS: Registry[Callable[[Doc], Doc | None]] = Registry("document processor", group="sllm.processors")
 
 
 @dataclass
@@ -45,11 +47,7 @@ class TaskData:
 def register_processor(name: str) -> Callable[[Callable[[Doc], Doc | None]], Callable[[Doc], Doc | None]]:
     """Register a per-document processor that YAML names in `process_docs`."""
 
-    def wrap(fn: Callable[[Doc], Doc | None]) -> Callable[[Doc], Doc | None]:
-        _PROCESSORS[name] = fn
-        return fn
-
-    return wrap
+    return PROCESSORS.register(name)
 
 
 def load_task_data(spec: TaskSpec, data_dir: str | Path | None = None) -> TaskData:
@@ -160,9 +158,7 @@ def _process(spec: TaskSpec, loaded: tuple[list[Doc], list[Doc]], source: str) -
             [{mapping.get(k, k): v for k, v in d.items()} for d in part] for part in (docs, fewshot)
         )
     if spec.process_docs:
-        if spec.process_docs not in _PROCESSORS:
-            raise unknown_name("document processor", spec.process_docs, _PROCESSORS)
-        fn = _PROCESSORS[spec.process_docs]
+        fn = PROCESSORS.get(spec.process_docs)
         # A processor returns None to drop a document (e.g. unanswerable questions for SQuAD v1).
         docs = [d for d in map(fn, docs) if d is not None]
         fewshot = [d for d in map(fn, fewshot) if d is not None]

@@ -9,31 +9,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sllm.errors import SllmError, unknown_name
+from sllm.errors import SllmError
+from sllm.plugins import Registry
 from sllm.textio import iter_lines, read_text
 
 Doc = dict[str, Any]
 Loader = Callable[..., list[Doc]]
-_LOADERS: dict[str, Loader] = {}
+#: data-file loaders by format name; plugins add theirs under the entry-point group "sllm.loaders"
+LOADERS: Registry[Loader] = Registry("data format", group="sllm.loaders")
 
 
 def register_loader(name: str) -> Callable[[Loader], Loader]:
     """Register a loader `fn(path, **format_options) -> list[doc]` under a format name."""
-
-    def wrap(fn: Loader) -> Loader:
-        _LOADERS[name] = fn
-        return fn
-
-    return wrap
+    return LOADERS.register(name)
 
 
 def load_file(path: Path, fmt: str, options: dict[str, Any] | None = None) -> list[Doc]:
     """Load one data file with the named loader."""
-    if fmt not in _LOADERS:
-        raise unknown_name("data format", fmt, _LOADERS)
+    loader = LOADERS.get(fmt)
     if not path.is_file():
         raise SllmError(f"data file not found: {path}")
-    docs = _LOADERS[fmt](path, **(options or {}))
+    docs = loader(path, **(options or {}))
     if not docs:  # an empty file would otherwise evaluate nothing, or fail later in scoring
         raise SllmError(f"{path}: no documents")
     return docs
