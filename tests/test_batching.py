@@ -58,11 +58,12 @@ def test_out_of_memory_splits_the_batch_and_the_run_finishes(default_lm, monkeyp
     monkeypatch.setattr(lm, "_score_batch", tight)
     got = [r.logprob for r in lm.loglikelihood(REQUESTS)]
     assert got == pytest.approx(expected, abs=1e-4)
-    assert seen[0] == 6 and max(seen[1:]) <= 3 and lm.sizer.ceiling <= 3
+    # 6 fails -> halves of 3; each 3 fails -> 1 + 2, which fit; the ceiling is half the last failure.
+    assert seen == [6, 3, 1, 2, 3, 1, 2] and lm.sizer.ceiling == 1
     # Later calls start from the smaller size instead of failing again.
     seen.clear()
     lm.loglikelihood(REQUESTS)
-    assert max(seen) <= 2
+    assert seen == [1, 1, 1, 1, 1, 1]
 
     def broken(pairs):  # noqa: ANN001, ANN202 - other errors are not swallowed
         raise RuntimeError("shape mismatch")
@@ -72,20 +73,26 @@ def test_out_of_memory_splits_the_batch_and_the_run_finishes(default_lm, monkeyp
         lm.loglikelihood(REQUESTS)
 
 
-def test_generation_backs_off_too(monkeypatch) -> None:
-    lm = load_model("default", batch_size="auto")
+def test_generation_out_of_memory_halves_the_batch_and_keeps_every_text(default_lm, monkeypatch) -> None:
     config = make_config(max_new_tokens=4)
-    requests = [GenerationRequest(prompt=p, config=config) for p in ("1, 2, 3,", "a, b, c,", "Hello")]
-    real = batching.BatchSizer.run
-    calls: list[int] = []
+    prompts = ("1, 2, 3,", "a, b, c,", "Hello", "Monday, Tuesday,")
+    requests = [GenerationRequest(prompt=p, config=config) for p in prompts]
+    alone = [default_lm.generate([r])[0].text for r in requests]  # each prompt in a batch of its own
+    lm = load_model("default", batch_size="4")
+    real = lm.model.generate
+    rows: list[int] = []
 
-    def count(self, fn, items):  # noqa: ANN001, ANN202
-        calls.append(len(items))
-        return real(self, fn, items)
+    def one_row_fits(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        rows.append(kwargs["input_ids"].shape[0])
+        if rows[-1] > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(batching.BatchSizer, "run", count)
-    results = lm.generate(requests)
-    assert len(results) == 3 and all(r.text is not None for r in results) and calls == [3]
+    monkeypatch.setattr(lm.model, "generate", one_row_fits)
+    got = [r.text for r in lm.generate(requests)]
+    assert got == alone and len(set(alone)) == 4  # every text back at its own request
+    assert rows == [4, 2, 1, 1, 2, 1, 1]  # 4 -> halves of 2 -> rows of 1
+    assert lm.sizer.size(8, 4) == 1  # later calls start from the size that fitted
 
 
 def test_batch_size_flag_rejects_nonsense() -> None:

@@ -64,7 +64,8 @@ def test_fingerprint_is_part_of_the_key(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "edited", ["tokenizer_config.json", "chat_template.jinja", "generation_config.json", "adapter_config.json"]
+    "edited",
+    ["tokenizer_config.json", "chat_template.jinja", "generation_config.json", "adapter_config.json"],
 )
 def test_editing_a_template_or_config_in_place_changes_the_fingerprint(tmp_path, edited):
     """A chat template edited in place must not reuse generations cached under the old one."""
@@ -101,6 +102,7 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_repeating_finished_calls(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(KILL_SCRIPT)

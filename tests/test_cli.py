@@ -23,11 +23,13 @@ def test_generate_json_is_one_object_with_the_contract_fields():
     assert "4" in payload["text"]
 
 
+@pytest.mark.slow
 def test_seeded_sampling_from_the_cli_is_repeatable():
     args = ("generate", "--no-cache", "--temperature", "1.0", "--seed", "7", "-n", "8", "--raw", "Once upon")
     assert run_cli(*args).stdout == run_cli(*args).stdout
 
 
+@pytest.mark.slow
 def test_chat_keeps_history_and_resets():
     script = "My name is Ada.\nWhat is my name?\n/history\n/reset\n/history\n/exit\n"
     result = run_cli("chat", "--max-new-tokens", "30", stdin=script)

@@ -184,7 +184,7 @@ def test_selfinstruct_stop_message_names_the_smoke_switch(monkeypatch, capsys, t
 
 
 def test_selfinstruct_stop_message_without_smoke(monkeypatch):
-    from sllm.cli.selfinstruct_cmd import stop_note
+    from sllm.cli.data.selfinstruct import stop_note
 
     assert stop_note(20, 20) == ""
     assert stop_note(3, 20) == " (stopped before 20: raise --max-batches)"

@@ -93,6 +93,7 @@ def test_gen_kwargs_errors_name_the_key() -> None:
     assert "unknown generation setting 'max_tokens'; did you mean max_new_tokens?" in result.stderr
 
 
+@pytest.mark.slow
 @needs_sandbox
 def test_humaneval_cli_with_default_model() -> None:
     result = run_cli(
@@ -101,8 +102,10 @@ def test_humaneval_cli_with_default_model() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert 0.0 <= summary["results"]["humaneval"]["pass@1"] <= 1.0
     rows = [json.loads(x) for x in open(summary["samples"], encoding="utf-8")]
     assert [r["doc_id"] for r in rows] == [0, 1]
-    assert all(r["execution"][0]["status"] in {"passed", "failed", "timeout"} for r in rows)
+    statuses = [r["execution"][0]["status"] for r in rows]
+    assert set(statuses) <= {"passed", "failed", "timeout"}
+    # pass@1 with one sample per problem is the share of problems whose sample passed its tests
+    assert summary["results"]["humaneval"]["pass@1"] == statuses.count("passed") / 2
     assert rows[0]["raw_outputs"][0] and "\ndef " not in rows[0]["raw_outputs"][0]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import ScriptedLM, run_cli
 
-from sllm.cli.compare_cmd import _leaderboard
 from sllm.errors import SllmError, UsageError
 from sllm.judging.answers import load_answers, load_question_file, model_pairs, pair_items
+from sllm.judging.compare import leaderboard as _leaderboard
 from sllm.judging.run import Judge
 from sllm.judging.spec import get_judge
 
@@ -105,6 +105,7 @@ def test_baseline_and_all_pairs_leaderboards_with_a_scripted_judge(tmp_path: Pat
         model_pairs(["a", "b"], "gpt-4")
 
 
+@pytest.mark.slow
 def test_adding_a_model_costs_only_its_new_pairs(tmp_path: Path) -> None:
     a = _fastchat(tmp_path / "a.jsonl", "alpha", {"q1": "The capital of France is Paris.", "q3": "4"})
     b = _arena(tmp_path / "b.jsonl", "beta", {"q1": "Lyon.", "q3": "2 + 2 = 4."})

@@ -47,6 +47,7 @@ def test_requests_that_fit_keep_their_cache_keys():
     assert LoglikelihoodRequest("a", "b", truncate=True).cache_key()["truncate"] is True
 
 
+@pytest.mark.slow
 def test_generate_cli_rejects_a_prompt_longer_than_the_window(default_lm):
     text = "hello world " * 9000
     n = len(default_lm.encode(text))
@@ -142,6 +143,7 @@ def test_eval_names_task_document_and_lengths_before_running_the_model(default_l
     assert sum(default_lm.calls.values()) == before  # nothing was scored or generated
 
 
+@pytest.mark.slow
 def test_eval_cli_over_long_document_is_one_error_line(tmp_path: Path):
     result = run_cli(
         "eval", "--tasks", "long_gen", "--include-path", str(LONG_TASKS),
@@ -193,7 +195,7 @@ def test_eval_truncate_left_records_each_cut_in_samples_and_counts_them_in_resul
 
 
 def test_a_chat_turn_that_outgrows_the_window_fails_and_leaves_the_history_as_it_was():
-    from sllm.cli.chat import ChatSession
+    from sllm.models.chat import ChatSession
 
     session = ChatSession("Be brief.")
     assert session.handle("Hi", lambda messages: "Hello!") == "Hello!"

@@ -14,6 +14,7 @@ from sllm.data.examples import Example
 from sllm.data.formats import load_examples, raw_rows, read_examples, write_examples
 from sllm.data.split import split_examples
 from sllm.data.validate import template_lengths
+from sllm.errors import SllmError
 
 ROWS = [
     {"instruction": "Name a primary colour.", "input": "", "output": "Blue."},
@@ -29,6 +30,7 @@ def _jsonl(path: Path, rows: list) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_validation_names_file_line_and_field_and_writes_nothing(tmp_path: Path) -> None:
     bad = _jsonl(tmp_path / "bad.jsonl", [
         ROWS[0],
@@ -91,6 +93,7 @@ def test_conversions_round_trip_and_share_one_digest(tmp_path: Path) -> None:
     assert dataset_digest(load_examples(source)[0]) == digest  # read twice, same digest
 
 
+@pytest.mark.slow
 def test_digest_is_recorded_on_the_mlflow_run(tmp_path: Path) -> None:
     source = _jsonl(tmp_path / "a.jsonl", ROWS)
     result = run_cli("data", "convert", str(source), str(tmp_path / "m.jsonl"), "--to", "messages", "--json")
@@ -113,7 +116,9 @@ def test_sharegpt_multi_turn_with_system_and_role_problems(tmp_path: Path) -> No
     assert [str(p).split("/")[-1] for p in problems] == [
         "chat.json: item 2: field 'conversations[1].from': unknown role 'robot'"
     ]
-    with pytest.raises(Exception, match="multi-turn conversation has no Alpaca form"):
+    with pytest.raises(
+        SllmError, match=r"chat.json: item 1: a multi-turn conversation has no Alpaca form; write"
+    ):
         write_examples(examples, tmp_path / "x.jsonl", "alpaca")
     report = json.loads(run_cli("data", "validate", str(path), "--json", "--no-template").stdout)
     assert any(p["field"] == "conversations[1].from" for p in report["problems"])
@@ -157,7 +162,10 @@ def test_splits_are_seeded_disjoint_and_keep_paraphrases_together() -> None:
         assert [name for name in ids if id(first) in ids[name]] == [
             name for name in ids if id(second) in ids[name]
         ]
-    assert [len(v) for v in splits.values()] == [51, 6, 7] or abs(len(splits["train"]) - 51) <= 2
+    # Stratum "1" (30 single rows) splits exactly 24/3/3; stratum "0" (30 rows and the two paraphrase
+    # pairs, 34 rows, targets 27.2/3.4/3.4) ends 27/4/3 with seed 3: each group goes to the split
+    # furthest below its target, so a pair can leave one split a row over and another a row under.
+    assert [len(v) for v in splits.values()] == [51, 7, 6]
 
 
 def _big_alpaca(path: Path, target_bytes: int) -> int:
@@ -188,6 +196,7 @@ def _big_alpaca(path: Path, target_bytes: int) -> int:
     return lines
 
 
+@pytest.mark.slow
 def test_validate_streams_a_large_file_in_memory_far_below_its_size(tmp_path: Path) -> None:
     import tracemalloc
 

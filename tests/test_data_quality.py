@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from helpers import ScriptedLM, run_cli
 
 
@@ -82,6 +83,7 @@ def test_alpagasus_keeps_exactly_the_rows_at_or_above_threshold() -> None:
     assert korean == {"accuracy": "alpagasus_ko", "helpfulness": "alpagasus_helpfulness_ko"}
 
 
+@pytest.mark.slow
 def test_alpagasus_cli_default_model_end_to_end(tmp_path: Path) -> None:
     rows = [
         {
@@ -129,6 +131,7 @@ def test_diversity_keeps_the_best_row_of_each_cluster() -> None:
     assert best.removed[0].detail["kept_instead"] == ["train.jsonl:2"] and len(best.removed) == 4
 
 
+@pytest.mark.slow
 def test_diversity_cli_with_minilm(tmp_path: Path) -> None:
     topics = {
         "cooking": ["How do I bake sourdough bread?", "Give me a recipe for tomato soup.",
@@ -148,6 +151,7 @@ def test_diversity_cli_with_minilm(tmp_path: Path) -> None:
     assert len(kept) == 3 and picked == set(topics)  # one prompt from each topic
 
 
+@pytest.mark.slow
 def test_dedup_removes_planted_near_duplicates_in_english_and_korean(tmp_path: Path) -> None:
     rows = [
         {"instruction": "Explain the difference between weather and climate.", "input": "", "output": "a"},
@@ -225,6 +229,7 @@ def test_safety_pass_finds_korean_and_english_personal_data(tmp_path: Path) -> N
     ]
 
 
+@pytest.mark.slow
 def test_safety_cli_masks_and_reports(tmp_path: Path) -> None:
     rows = [
         {"instruction": "연락처를 알려 주세요.", "input": "", "output": "010-9876-5432로 연락 주세요."},

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from helpers import run_cli
 
 from sllm.data.decontaminate import find_contamination, items_from_task
@@ -57,7 +58,10 @@ def test_every_planted_item_is_found_and_dropped(tmp_path: Path) -> None:
     found = {hit["line"]: hit for hit in report["contaminated"]}
     assert set(found) == set(planted), (found, planted)
     assert found[2]["test_task"] == "gsm8k" and found[2]["overlap"] == 1.0
-    assert found[8]["test_task"].startswith("mmlu_") and 0 < found[4]["overlap"] < 1.0
+    assert found[8]["test_task"].startswith("mmlu_")
+    # By hand: the Kylar question is 41 words, 29 13-grams; the edit changed words 4 ("the" -> "a")
+    # and 16 ("5" -> "6"), which the 13-grams starting at words 1-16 contain: 13 of 29 survive.
+    assert found[4]["overlap"] == pytest.approx(13 / 29, abs=5e-5)  # the report rounds to 4 places
     assert report["n_checked"] == 12
     kept = [json.loads(line) for line in clean.read_text().splitlines()]
     assert len(kept) == 12 - len(planted) and all("poem" in r["instruction"] for r in kept)

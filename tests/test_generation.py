@@ -25,6 +25,7 @@ def test_greedy_is_repeatable(default_lm):
     assert _texts(default_lm, config) == _texts(default_lm, config)
 
 
+@pytest.mark.slow
 def test_same_seed_same_sample_and_seeds_differ(default_lm):
     a = _texts(default_lm, preset("sample", seed=1, max_new_tokens=12))
     b = _texts(default_lm, preset("sample", seed=1, max_new_tokens=12))

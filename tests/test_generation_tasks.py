@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sllm.evaluation.generation import build_generation_instances, score_generation
+from sllm.evaluation.generative import build_generation_instances, score_generation
 from sllm.evaluation.pipeline import EvalConfig, evaluate
 from sllm.models.base import GenerationResult
 from sllm.prompting.filters import INVALID, apply_chain, build_chain
@@ -76,6 +76,7 @@ def test_gsm8k_cot_uses_the_fixed_exemplars():
     assert instance.gold == data.docs[0]["answer"].split("####")[-1].strip()
 
 
+@pytest.mark.slow
 def test_gsm8k_end_to_end_with_the_default_model(default_lm):
     record = evaluate(EvalConfig(tasks=["gsm8k"], limit=2, num_fewshot=1, track=False), lm=default_lm)
     result = record["results"]["gsm8k"]

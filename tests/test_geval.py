@@ -90,6 +90,7 @@ def test_released_prompt_is_used_verbatim_with_given_steps() -> None:
     assert "A short summary." in prompt and prompt.endswith("- Fluency (1-3):") and criterion.scale == [1, 3]
 
 
+@pytest.mark.slow
 def test_geval_cli_both_modes_with_the_default_model(tmp_path: Path) -> None:
     if XSUM.is_file():
         rows = [json.loads(line) for line in XSUM.read_text().splitlines()[:2]]

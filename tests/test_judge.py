@@ -102,6 +102,7 @@ def test_item_file_errors(tmp_path: Path) -> None:
         load_items(path, "pairwise")
 
 
+@pytest.mark.slow
 def test_default_model_judges_pairs_and_the_rerun_makes_no_new_calls(tmp_path: Path) -> None:
     def pair(qid: str, question: str, a: str, b: str, good_first: bool = True) -> dict:
         models = ("good", "bad") if good_first else ("bad", "good")
@@ -132,10 +133,18 @@ def test_default_model_judges_pairs_and_the_rerun_makes_no_new_calls(tmp_path: P
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
-    assert summary["n"] == 3 and summary["calls"]["computed"] >= 6  # both orders of every pair
     verdicts = [json.loads(line) for line in out.read_text().splitlines()]
-    assert all(v["status"] in ("ok", "unparsed") for v in verdicts)
-    assert all(v["winner"] in ("model_a", "model_b", "tie", None) for v in verdicts)
+    assert summary["n"] == len(verdicts) == 3
+    # One call per attempt (a first ask and its retries) in each order of every pair.
+    assert summary["calls"]["computed"] == sum(v["attempts"] + v["attempts_swapped"] for v in verdicts)
+    assert all(v["attempts"] >= 1 and v["attempts_swapped"] >= 1 for v in verdicts)
+    for v in verdicts:  # MT-Bench's rule by hand: the same winner in both orders wins, else a tie
+        first = {"A": "model_a", "B": "model_b", "C": "tie"}.get(v["verdict"])
+        swapped = {"A": "model_b", "B": "model_a", "C": "tie"}.get(v["verdict_swapped"])
+        expected = None if None in (first, swapped) else first if first == swapped else "tie"
+        assert (v["winner"], v["status"]) == (expected, "unparsed" if expected is None else "ok"), v
+    pairs = [(r["question_id"], r["model_a"], r["model_b"]) for r in rows]
+    assert [(v["question_id"], v["model_a"], v["model_b"]) for v in verdicts] == pairs
     assert summary["n_unparsed"] == sum(v["winner"] is None for v in verdicts)
     again = json.loads(run_cli(*args).stdout)
     assert again["calls"]["computed"] == 0 and again["calls"]["cached"] == summary["calls"]["computed"]
@@ -156,7 +165,7 @@ def test_arena_hard_verdicts_and_korean_auto_config() -> None:
     row = Judge(ScriptedLM(biased_to_strong_a), spec).pairwise([_pair()])[0]
     assert row["winner"] == "model_a" and (row["verdict"], row["verdict_swapped"]) == ("A>>B", "B>A")
 
-    from sllm.cli.judge import _config_for
+    from sllm.judging.jobs import config_for as _config_for
 
     korean = Item("k1", ["대한민국의 수도는 어디인가요?"], ["x", "y"], [["서울입니다."], ["부산입니다."]])
     assert _config_for("pairwise", korean, ()).name == "mt_bench_ko_pair_v2"

@@ -87,7 +87,7 @@ def test_the_layers_hold():
         ("sllm.models.hf", "sllm.train.common", "models must not depend on train"),
         ("sllm.models.cache", "sllm.tracking.runs", "models must not depend on train or tracking"),
         ("sllm.models.registered", "sllm.tracking.runs", "models must not depend on train or tracking"),
-        ("sllm.tracking.store", "sllm.train.outputs", "import cycle"),
+        ("sllm.tracking.store", "sllm.train.recording", "import cycle"),
     ],
 )
 def test_a_forbidden_import_is_caught(importer, imported, message):

@@ -134,7 +134,7 @@ def test_tasks_list_json_gives_each_task_its_data_availability() -> None:
 
 
 def test_tasks_list_fits_80_columns_without_breaking_a_word() -> None:
-    from sllm.cli.tasks_cmd import _DATA_LABELS, _LEGEND, _TYPE_LABELS
+    from sllm.cli.tasks.list import _DATA_LABELS, _LEGEND, _TYPE_LABELS
 
     result = run_cli("tasks", "list", env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr

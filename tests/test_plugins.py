@@ -81,11 +81,11 @@ def test_a_metric_plugin_from_an_entry_point_registers_itself(tmp_path: Path, mo
 
 
 def test_every_builtin_registry_is_the_one_type() -> None:
+    from sllm.evaluation.scoring import MC_METRICS
     from sllm.judging.parsers import PARSERS
     from sllm.metrics.registry import METRICS
     from sllm.metrics.tokenizers import TOKENIZERS
     from sllm.models.spec import BACKENDS
-    from sllm.evaluation.scoring import MC_METRICS
     from sllm.prompting.filters import STEPS
     from sllm.tasks.data import PROCESSORS
     from sllm.tasks.loaders import LOADERS

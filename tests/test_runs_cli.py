@@ -37,6 +37,7 @@ def test_a_unique_prefix_resolves_and_an_ambiguous_one_is_refused() -> None:
         resolve_run_id(clash)
 
 
+@pytest.mark.slow
 def test_runs_show_cli_takes_the_listed_prefix_and_prints_datasets_as_a_table() -> None:
     (run_id,) = _runs(1)
     listed = run_cli("runs", "list", env={"COLUMNS": "200"})

@@ -469,8 +469,15 @@ def test_killing_sllm_leaves_no_sandbox_behind(tmp_path: Path) -> None:
     before = set(Path(tempfile.gettempdir()).glob("sllm-exec-*"))
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     bwraps = [int(parent.stdout.readline()), int(parent.stdout.readline())]
-    tree = _descendants(bwraps)
-    time.sleep(1.0)  # the candidate is asleep in its call by now
+    # Kill only once the candidate is asleep in its call (the kernel says so), whatever the load.
+    for _ in range(600):
+        tree = _descendants(bwraps)
+        if any("nanosleep" in _wchan(pid) for pid in tree):
+            break
+        time.sleep(0.1)
+    else:
+        parent.kill()
+        pytest.fail("the candidate was not asleep in its call after 60 s")
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     for _ in range(100):
@@ -496,6 +503,14 @@ def _descendants(roots: list[int]) -> list[int]:
         found.append(pid)
         todo += children.get(pid, [])
     return found
+
+
+def _wchan(pid: int) -> str:
+    """The kernel function a process sleeps in ("hrtimer_nanosleep" in time.sleep), or ""."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:

@@ -121,6 +121,7 @@ def test_scripted_pipeline_decisions_and_rows(tmp_path: Path) -> None:
 
 def test_resume_after_interruption_does_not_regenerate(tmp_path: Path) -> None:
     from sllm.data.selfinstruct.pipeline import SelfInstruct, SelfInstructConfig
+    from sllm.errors import SllmError
 
     def crashing(text: str, seed: int | None) -> str:
         if "Translate the given English" in text and "Class label" not in text and "Task: Translate" in text:
@@ -140,7 +141,9 @@ def test_resume_after_interruption_does_not_regenerate(tmp_path: Path) -> None:
     assert summary == fresh_summary
     assert [e.alpaca() for e in run.examples("s", "f")] == [e.alpaca() for e in fresh.examples("s", "f")]
 
-    with pytest.raises(Exception, match="other settings"):
+    with pytest.raises(
+        SllmError, match="holds a Self-Instruct run with other settings; use another --work-dir"
+    ):
         SelfInstruct(ScriptedLM(generator), SelfInstructConfig(n=5, batch_size=3), tmp_path / "work")
 
 
@@ -181,11 +184,15 @@ def test_korean_rouge_uses_morphemes_where_rouge_score_sees_nothing() -> None:
     a, b = "다음 문장을 영어로 번역하세요.", "다음 문장의 감정을 분류하세요."
     plain = rouge_scorer.RougeScorer(["rougeL"]).score(a, b)["rougeL"].fmeasure
     assert plain == 0.0  # rouge-score's tokenizer deletes Hangul: every Korean pair looks unrelated
-    score, _ = RougeFilter([a]).closest(b)
-    assert 0.2 < score < 0.7
-    assert RougeFilter([a]).closest("다음 문장을 영어로 번역해 주세요.")[0] >= 0.7
+    # By hand on kiwi's morphemes: a = 다음 문장 을 영어 로 번역 하 세요,
+    # b = 다음 문장 의 감정 을 분류 하 세요; their longest common subsequence
+    # 다음 문장 을 하 세요 is 5 of 8 tokens each: F = 5/8.
+    assert RougeFilter([a]).closest(b) == (pytest.approx(5 / 8), a)
+    # ... 번역 하 어 주 세요 (10 tokens) holds all 8 of a's: P = 8/10, R = 1, F = 2PR / (P + R) = 8/9.
+    assert RougeFilter([a]).closest("다음 문장을 영어로 번역해 주세요.")[0] == pytest.approx(8 / 9)
 
 
+@pytest.mark.slow
 def test_selfinstruct_cli_default_model(tmp_path: Path) -> None:
     out = tmp_path / "machine.jsonl"
     args = ["data", "selfinstruct", "--n", "2", "--batch-size", "1", "--max-new-tokens", "64",

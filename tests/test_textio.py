@@ -94,6 +94,7 @@ def test_english_rouge_keeps_rouge_scores_tokenizer_silently() -> None:
     assert scores["rouge1"] == pytest.approx(2 * 3 / 7)
 
 
+@pytest.mark.slow
 def test_score_cli_on_a_cp949_file_equals_utf8(tmp_path: Path) -> None:
     _write(tmp_path / "pred.txt", PRED, "cp949")
     _write(tmp_path / "ref.txt", REF, "utf-8-sig")

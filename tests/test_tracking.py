@@ -78,6 +78,7 @@ def test_flatten_truncates_long_values():
     assert flatten({"a": {"b": [1, 2]}, "c": "x" * 7000}) == {"a.b": "[1, 2]", "c": "x" * 6000}
 
 
+@pytest.mark.slow
 def test_a_real_mlflow_server(tmp_path, monkeypatch):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -46,6 +46,7 @@ def test_different_tokenizers_are_refused_with_the_reason() -> None:
     same_tokenizer(student, student)
 
 
+@pytest.mark.slow
 def test_logit_distillation_runs_and_starts_at_zero_kl_from_itself(tmp_path: Path) -> None:
     from sllm.train.distill import DistillRunConfig, run_distill
 
@@ -58,6 +59,7 @@ def test_logit_distillation_runs_and_starts_at_zero_kl_from_itself(tmp_path: Pat
     assert (result.folder / "adapter_model.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_sequence_distillation_trains_on_teacher_answers(tmp_path: Path) -> None:
     from sllm.train.distill import DistillRunConfig, run_distill
 

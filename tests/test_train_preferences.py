@@ -32,6 +32,7 @@ def pairs_file(tmp_path: Path) -> Path:
 SETTINGS = {"max_length": 96, "batch_size": 4, "lora": {"r": 8, "alpha": 16, "dropout": 0.0}}
 
 
+@pytest.mark.slow
 def test_dpo_margin_grows(tmp_path: Path) -> None:
     from sllm.train.config import DPORunConfig
     from sllm.train.preference_training import run_preference
@@ -46,6 +47,7 @@ def test_dpo_margin_grows(tmp_path: Path) -> None:
     assert result.kind == "adapter" and (result.folder / "adapter_model.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_precomputed_reference_log_probs_match_the_policy_at_the_start(tmp_path: Path) -> None:
     import math
 
@@ -65,6 +67,7 @@ def test_precomputed_reference_log_probs_match_the_policy_at_the_start(tmp_path:
     ] == pytest.approx(0, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_reward_model_ranks_held_out_chosen_above_rejected(tmp_path: Path) -> None:
     from sllm.train.config import RewardRunConfig
     from sllm.train.preference_training import run_preference

@@ -67,6 +67,7 @@ def test_loss_mask_covers_exactly_the_assistant_tokens(tmp_path: Path) -> None:
     assert im_end in batch["labels"][1].tolist()  # the end-of-turn token is learned: the model learns to stop
 
 
+@pytest.mark.slow
 def test_lora_sft_lowers_held_out_loss_merges_and_registers(tmp_path: Path) -> None:
     from sllm.models.spec import load_model
     from sllm.train.sft import run_sft
@@ -123,6 +124,7 @@ def _base() -> str:
     return str(default_model_path())
 
 
+@pytest.mark.slow
 def test_resume_from_checkpoint_gives_the_same_weights(tmp_path: Path) -> None:
     import torch
     from safetensors.torch import load_file
@@ -160,6 +162,7 @@ def test_qlora_needs_cuda(tmp_path: Path) -> None:
         check_method(config(tmp_path, method="qlora"))
 
 
+@pytest.mark.slow
 def test_train_cli_overrides_eval_suite_and_bad_settings(tmp_path: Path) -> None:
     args = ["train", "sft", "--data", str(DATA), "-o", str(tmp_path / "out"), "--eval-suite", "hellaswag",
             "max_steps=2", "batch_size=2", "max_length=128", "eval_limit=5", "eval_fraction=0", "lora.r=4",

@@ -306,7 +306,8 @@ def test_selfinstruct_missing_seeds_and_bad_decoding(run, tmp_path):
     )
     assert (code, error) == (1, f"file not found: {tmp_path / 'seeds.jsonl'}")
     code, error = run("data", "selfinstruct", "--top-p", "1.5", "-o", out, "--no-track")
-    assert code == 2 and error == "invalid generation setting top_p: Input should be less than or equal to 1"
+    assert code == 2
+    assert error == "invalid generation setting top_p: Input should be less than or equal to 1, got 1.5"
 
 
 def test_selfinstruct_work_dir_of_other_settings(run, tmp_path):

@@ -175,3 +175,10 @@ def _guess(sample: bytes) -> str | None:
         if codecs.lookup(name).name in names:
             return codecs.lookup(name).name
     return None
+
+
+def write_jsonl(path: str | Path, rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> None:
+    """Write one JSON object per line (UTF-8, non-ASCII kept), creating the folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")

@@ -85,3 +85,13 @@ def usage_report(lm: LM, table: str | Path | None = None) -> dict[str, Any]:
         "saved_usd": price.cost(saved) if price else None,
         "price": {"input": price.input, "output": price.output, "source": price.source} if price else None,
     }
+
+
+def cost_line(usage: dict[str, Any]) -> str:
+    """One line on calls, tokens and dollars of a usage report."""
+    tokens = usage["tokens"]
+    cost = "unknown price (pass --price-table)" if usage["cost_usd"] is None else f"${usage['cost_usd']:.4f}"
+    return (
+        f"calls {usage['calls']['computed']} computed, {usage['calls']['cached']} cached; "
+        f"tokens {tokens['prompt']} in / {tokens['completion']} out; cost {cost}"
+    )

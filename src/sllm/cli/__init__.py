@@ -1,4 +1,5 @@
-"""The `sllm` command line: one Typer app; each sub-command lives in its own module."""
+"""The `sllm` command line: one Typer app; a command's module is its path (`sllm judge compare` is
+`sllm.cli.judge.compare`), and each command parses, makes one library call and prints."""
 
 from sllm.cli.app import app, main
 

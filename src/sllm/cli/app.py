@@ -52,31 +52,28 @@ def _global(
         resolve_encoding(__file__, encoding)  # an unknown name fails now, not at the first file
 
 
+# Every command, as `sllm.cli.<command path>`: `sllm judge compare` is cli/judge/compare.py, and a
+# group is a package whose __init__ makes the group. The order is the order of `sllm --help`.
+COMMANDS = (
+    "chat", "eval", "generate", "agreement", "correlate", "rate", "score", "export", "winrate",
+    "judge.single", "judge.pairwise", "judge.list", "judge.geval", "judge.bias", "judge.compare",
+    "judge.mtbench", "judge.rag",
+    "cache.stats", "cache.clear",
+    "data.validate", "data.convert", "data.digest", "data.split", "data.decontaminate", "data.selfinstruct",
+    "data.filter.alpagasus", "data.filter.diversity", "data.filter.dedup", "data.filter.safety",
+    "runs.list", "runs.show",
+    "tasks.list", "tasks.show", "tasks.metrics",
+    "train.sft", "train.dpo", "train.reward", "train.distill",
+)  # fmt: skip
+
+
 def _register_commands() -> None:
     # Imported for their side effect of adding commands to `app`; each module is small and
     # imports heavy libraries (torch, mlflow) only inside its command functions.
-    from sllm.cli import (  # noqa: F401
-        bias_cmd,
-        cache_cmd,
-        chat,
-        compare_cmd,
-        data_cmd,
-        decontam_cmd,
-        eval_cmd,
-        filter_cmd,
-        generate,
-        judge,
-        metaeval,
-        mtbench_cmd,
-        rag_cmd,
-        rate,
-        runs,
-        score,
-        selfinstruct_cmd,
-        tasks_cmd,
-        train_cmd,
-        winrate,
-    )
+    from importlib import import_module
+
+    for name in COMMANDS:
+        import_module(f"sllm.cli.{name}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202

@@ -4,7 +4,6 @@ and Arena-Hard's score against a baseline, optionally style-controlled."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 import typer
@@ -60,60 +59,12 @@ def rate_command(  # noqa: PLR0913 - the command's options
     as_json: bool = JsonOption,
 ) -> None:
     """Rate models from pairwise battles; print a leaderboard with confidence intervals."""
-    import numpy as np
+    from sllm.ratings.leaderboard import rate_battle_files
 
-    from sllm.errors import UsageError
-    from sllm.ratings.battles import load_battle_files
-    from sllm.ratings.bradley_terry import (
-        baseline_scores,
-        bootstrap_ratings,
-        fit_bradley_terry,
-        style_coefficients,
-        win_rate_matrix,
-    )
-    from sllm.ratings.elo import bootstrap_online_elo, online_elo
-    from sllm.ratings.style import parse_features
-
-    if method not in ("bt", "elo"):
-        raise UsageError(f"--method must be bt or elo, got '{method}'")
-    if method == "elo" and (style_control or baseline):
-        raise UsageError("--style-control and --baseline need --method bt")
-    features = parse_features(style_features) if style_control else ()
-    pinned = _parse_anchor(anchor) or ((baseline, 1000.0) if baseline else None)
-    battles, report = load_battle_files(list(battles_files), drop_ties, allow_partial, baseline)
-    if method == "bt":
-        ratings = fit_bradley_terry(battles, anchor=pinned, features=features)
-        samples = bootstrap_ratings(battles, bootstrap, seed, anchor=pinned, features=features)
-    else:
-        ratings = online_elo(battles)
-        samples = bootstrap_online_elo(battles, bootstrap, seed)
-    games = Counter(m for b in battles for m in (b.model_a, b.model_b))
-    table = {
-        model: {
-            "rating": rating,
-            "ci_low": float(np.percentile(samples[model], 2.5)) if samples.get(model) else None,
-            "ci_high": float(np.percentile(samples[model], 97.5)) if samples.get(model) else None,
-            "n": games[model],
-        }
-        for model, rating in ratings.items()
-    }
-    payload: dict = {
-        "ratings": table,
-        "method": method,
-        "bootstrap": bootstrap,
-        "seed": seed,
-        "n_battles": len(battles),
-        "read": report.as_dict(),
-        "missing_grades": sum(n for reason, n in report.dropped.items() if reason.startswith("unparsed")),
-    }
-    if baseline:
-        payload["baseline"] = baseline
-        payload["scores"] = baseline_scores(ratings, samples, baseline)
-    if features:
-        payload["style_features"] = list(features)
-        payload["style_coefficients"] = style_coefficients(battles, features)
-    if matrix:
-        payload["win_rate_matrix"] = win_rate_matrix(battles)
+    payload, report = rate_battle_files(
+        list(battles_files), method, bootstrap, seed, parse_anchor(anchor), baseline,
+        style_features if style_control else None, drop_ties, matrix, allow_partial,
+    )  # fmt: skip
     if as_json:
         print(json.dumps(payload))
         return
@@ -123,7 +74,7 @@ def rate_command(  # noqa: PLR0913 - the command's options
         _print_matrix(payload["win_rate_matrix"])
 
 
-def _parse_anchor(text: str | None) -> tuple[str, float] | None:
+def parse_anchor(text: str | None) -> tuple[str, float] | None:
     """`MODEL=RATING` -> (model, rating)."""
     from sllm.errors import UsageError
 

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from sllm.cli.app import app
 from sllm.cli.options import JsonOption, parse_key_values
-from sllm.errors import SllmError
 from sllm.tables import cell
 
 EXAMPLES = """
@@ -46,63 +45,16 @@ def score_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Score predictions against references with one metric; print corpus-level values."""
-    from sllm.errors import UsageError
-    from sllm.metrics import corpus_score, get_metric, get_tokenizer
-    from sllm.metrics.tokenizers import choose_tokenizer
+    from sllm.metrics.files import score_files
 
-    spec = get_metric(metric)
     options = parse_key_values(option or [], "--option")
-    if tokenizer is not None:
-        if not spec.needs_tokenizer:
-            raise UsageError(f"metric '{metric}' takes no tokenizer")
-        get_tokenizer(tokenizer)  # fail fast on an unknown tokenizer
-        options["tokenizer"] = tokenizer
-    preds = [_as_text(v, predictions) for v in read_texts(predictions, field)]
-    if references is None:
-        if spec.needs_references:
-            raise UsageError(f"metric '{metric}' needs --references")
-        refs: list[list[str]] = [[] for _ in preds]
-    else:
-        refs = [v if isinstance(v, list) else [v] for v in read_texts(references, field)]
-    if len(preds) != len(refs):
-        raise SllmError(f"{predictions} has {len(preds)} texts but {references} has {len(refs)}")
-    if spec.needs_tokenizer and "tokenizer" not in options:
-        # Chosen here (corpus_score would too) so the table can name the tokenizer used.
-        texts = [*preds[:1000], *(r for group in refs[:1000] for r in group)]
-        chosen = choose_tokenizer(metric, texts, None)
-        if chosen is not None:
-            options["tokenizer"] = chosen
-    scores = corpus_score(metric, preds, refs, **options)
-    tokenizer = options.get("tokenizer", "default")
-    payload = {"metric": metric, "tokenizer": tokenizer, "n": len(preds), "scores": scores}
+    payload = score_files(metric, predictions, references, field, tokenizer, options)
     if as_json:
         print(json.dumps(payload, ensure_ascii=False))
         return
-    table = Table(title=f"{metric} over {len(preds)} pairs (tokenizer: {tokenizer})")
+    table = Table(title=f"{metric} over {payload['n']} pairs (tokenizer: {payload['tokenizer']})")
     table.add_column("score")
     table.add_column("value", justify="right")
-    for name, value in scores.items():
+    for name, value in payload["scores"].items():
         table.add_row(name, cell(value, ".4f"))
     Console().print(table)
-
-
-def read_texts(path: Path, field: str) -> list[str | list[str]]:
-    """One text per line, or the `field` of each JSONL record (errors name file and line)."""
-    from sllm.tasks.loaders import load_jsonl
-    from sllm.textio import read_text
-
-    if not path.is_file():
-        raise SllmError(f"file not found: {path}")
-    if path.suffix != ".jsonl":
-        return read_text(path).splitlines()
-    records = load_jsonl(path)
-    for number, record in enumerate(records, start=1):
-        if field not in record:
-            raise SllmError(f"{path}: record {number}: missing field '{field}'")
-    return [record[field] for record in records]
-
-
-def _as_text(value: str | list[str], path: Path) -> str:
-    if isinstance(value, list):
-        raise SllmError(f"{path}: a prediction must be one text, not a list")
-    return value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 
 import typer
@@ -66,46 +65,12 @@ def winrate_command(  # noqa: PLR0913 - the command's options
     as_json: bool = JsonOption,
 ) -> None:
     """Win rate with standard error per model, and optionally the length-controlled win rate."""
-    from sllm.errors import SllmError, warn
-    from sllm.ratings.length_control import lc_of_model, resolve_difficulty
-    from sllm.ratings.records import ReadReport
-    from sllm.ratings.winrate import head_to_head, load_annotations
+    from sllm.ratings.leaderboard import win_rate_files
 
-    report = ReadReport("annotations", files=[str(p) for p in annotations])
-    by_model: dict[str, list] = defaultdict(list)
-    files: dict[str, list[str]] = defaultdict(list)  # model -> the files its rows came from
-    for path in annotations:
-        for row in load_annotations(path, report):
-            by_model[row.generator_2].append(row)
-            if str(path) not in files[row.generator_2]:
-                files[row.generator_2].append(str(path))
-    report.check(allow_partial)
-    baselines = {r.generator_1 for rows in by_model.values() for r in rows}
-    if len(baselines) > 1:
-        raise SllmError(f"the annotations compare against several baselines ({', '.join(sorted(baselines))})")
-    results = {model: head_to_head([r.preference for r in rows]) for model, rows in by_model.items()}
-    note = ""
-    if length_controlled:
-        source = Path(difficulty) if difficulty not in ("auto", "alpaca_eval", "joint") else difficulty
-        gamed: dict[str, list] = defaultdict(list)
-        for path in gamed_baseline or []:
-            for row in load_annotations(path):
-                gamed[f"{path}:{row.generator_2}"].append(row)
-        table = resolve_difficulty(by_model, source, by_instruction, next(iter(baselines)), gamed)
-        for model, missing in table.missing_by_position.items():
-            warn(
-                f"{', '.join(files[model])}: {missing} of AlpacaEval's 805 instructions missing; "
-                "difficulties looked up by row position as alpaca_eval does (its published LC); "
-                "--difficulty-by-instruction for the corrected LC"
-            )
-        note = table.source
-        if (
-            table.source.startswith("instruction difficulty fitted jointly")
-            and len(by_model) + len(gamed) < 3
-        ):
-            note += " -- few models: pass more annotation files or --difficulty for a steadier estimate"
-        for model, rows in by_model.items():
-            results[model].update(lc_of_model(table, model, rows, regularization))
+    results, baseline, note, report = win_rate_files(
+        list(annotations), length_controlled, difficulty, by_instruction, gamed_baseline, regularization,
+        allow_partial,
+    )  # fmt: skip
     if as_json:
         keep = ("win_rate", "standard_error", "length_controlled_winrate", "lc_standard_error", "n_total")
         models = {
@@ -113,16 +78,10 @@ def winrate_command(  # noqa: PLR0913 - the command's options
             | {k: v for k, v in r.items() if k not in keep}
             for m, r in results.items()
         }
-        payload = {
-            "models": models,
-            "baseline": next(iter(baselines)),
-            "note": note,
-            "read": report.as_dict(),
-        }
-        print(json.dumps(payload))
+        print(json.dumps({"models": models, "baseline": baseline, "note": note, "read": report.as_dict()}))
         return
     Console(stderr=True).print(report.summary(), highlight=False)
-    _print(results, next(iter(baselines)), length_controlled)
+    _print(results, baseline, length_controlled)
     if note:
         Console(stderr=True).print(note, highlight=False)
 

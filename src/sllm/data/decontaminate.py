@@ -173,3 +173,43 @@ def line_of(where: str, row: int) -> int:
     """The 1-based line of a JSONL / CSV row, or the row number for JSON lists and Parquet."""
     tail = where.rsplit(":", 1)[-1]
     return int(tail) if tail.isdigit() else row
+
+
+def decontaminate_file(  # noqa: PLR0913 - the matching choices
+    path: Path,
+    against: list[str],
+    data_dir: str | None = None,
+    ngram: int = 13,
+    char_ngram: int = 20,
+    drop: Path | None = None,
+    track: bool = True,
+) -> dict[str, Any]:
+    """`sllm data decontaminate`: the rows of `path` that share an n-gram with a test item of
+    `against` (task names and files); `drop` gets the clean rows. The report."""
+    from sllm.data.digest import DataFile, track_data
+    from sllm.data.formats import kept_layout, load_examples, write_examples
+
+    examples, layout = load_examples(path)
+    items = load_test_items(against, data_dir)
+    hits, skipped = find_contamination(examples, items, ngram, char_ngram)
+    report: dict[str, Any] = {
+        "n_checked": len(examples),
+        "n_test_items": len(items),
+        "n_test_items_too_short": skipped,
+        "contaminated": [
+            {"line": line_of(h.where, h.row), "row": h.row, "test_task": h.task, "test_id": h.item_id,
+             "overlap": round(h.overlap, 4), "ngram": h.ngram}
+            for h in hits
+        ],
+    }  # fmt: skip
+    files = [DataFile(path.stem, path, examples, layout)]
+    if drop is not None:
+        bad = {h.row for h in hits}
+        clean = [e for row, e in enumerate(examples, start=1) if row not in bad]
+        written = write_examples(clean, drop, kept_layout(layout, drop))
+        files.append(DataFile.output(drop, clean, written))
+        report["written"] = str(drop)
+    params = {"against": ",".join(against), "ngram": ngram, "char_ngram": char_ngram}
+    metrics = {"n_checked": len(examples), "n_contaminated": len(hits)}
+    report["run_id"] = track_data("decontaminate", files, params, metrics, track)
+    return report

@@ -130,3 +130,10 @@ def track_data(
             if path.is_file():
                 run.log_artifact(path)
         return run.run_id
+
+
+def describe_files(paths: list[Path]) -> list[dict[str, Any]]:
+    """`sllm data digest`: digest, rows and schema of each instruction file."""
+    from sllm.data.formats import load_examples
+
+    return [DataFile(p.stem, p, *load_examples(p)).describe() for p in paths]

@@ -377,6 +377,11 @@ def output_format(path: Path, fmt: str) -> str:
     return {".csv": "csv", ".parquet": "parquet"}.get(path.suffix.lower(), "alpaca")
 
 
+def kept_layout(layout: str, path: Path) -> str:
+    """The layout to write `path` in: the input's for JSON and JSONL, else what the extension says."""
+    return layout if path.suffix in (".jsonl", ".json") else "auto"
+
+
 def to_record(example: Example, layout: str) -> dict[str, Any]:
     """One example in a layout's fields."""
     if layout in ("alpaca", "seed_tasks"):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
 from sllm.data.examples import Example
 from sllm.data.near_dup import near_duplicate_groups
@@ -67,3 +69,33 @@ def split_examples(
             assigned[name] += group
     grouped = sum(len(m) for m in groups.values() if len(m) > 1)
     return {name: [examples[i] for i in sorted(rows)] for name, rows in assigned.items()}, grouped
+
+
+def split_file(  # noqa: PLR0913 - the split choices
+    path: Path,
+    out_dir: Path,
+    fractions: str = "0.8,0.1,0.1",
+    seed: int = 0,
+    stratify: str | None = None,
+    threshold: float = 0.8,
+    track: bool = True,
+) -> dict[str, Any]:
+    """`sllm data split`: write OUT_DIR/<split><suffix> in the input's layout (near-duplicates at
+    Jaccard >= `threshold` kept in one split; 0: exact duplicates only); the report."""
+    from sllm.data.digest import DataFile, dataset_digest, track_data
+    from sllm.data.formats import kept_layout, load_examples, write_examples
+
+    shares = parse_fractions(fractions)
+    examples, layout = load_examples(path)
+    splits, grouped = split_examples(examples, shares, seed, stratify, threshold or None)
+    files = [DataFile(path.stem, path, examples, layout)]
+    suffix = path.suffix if path.suffix in (".jsonl", ".json", ".csv", ".parquet") else ".jsonl"
+    result: dict[str, Any] = {"input": str(path), "seed": seed, "grouped_rows": grouped, "splits": {}}
+    for name, rows in splits.items():
+        target = out_dir / f"{name}{suffix}"
+        written = write_examples(rows, target, kept_layout(layout, target))
+        files.append(DataFile(name, target, rows, written, "output"))
+        result["splits"][name] = {"path": str(target), "rows": len(rows), "digest": dataset_digest(rows)}
+    params = {"fractions": fractions, "seed": seed, "stratify": stratify, "near_dup_threshold": threshold}
+    result["run_id"] = track_data("split", files, params, None, track)
+    return result

@@ -274,3 +274,53 @@ def validate_file(
         language=validator.language,
         summary=validator.summary,
     )
+
+
+def validate_to_report(  # noqa: PLR0913 - the validation choices
+    path: Path,
+    fmt: str = "auto",
+    model: str = "default",
+    template: bool = True,
+    max_length: int | None = None,
+    output: Path | None = None,
+    force: bool = False,
+    track: bool = True,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """`sllm data validate`: check a file (token lengths and the chat template of `model` unless
+    not `template`), write its valid rows to `output` when there are no errors (or `force`); the
+    report and every problem. The file streams through once: memory holds counters and a chunk."""
+    from sllm.data.digest import DataFile, track_data
+    from sllm.data.formats import ExampleWriter
+    from sllm.progress import byte_bar
+
+    tokenizer = load_tokenizer(model) if template else None
+    writer = ExampleWriter(output) if output is not None else None
+    size = path.stat().st_size if path.is_file() else 0
+    try:
+        with byte_bar(f"validating {path.name}", size) as advance:
+            result = validate_file(path, fmt, tokenizer, max_length, writer.add if writer else None, advance)
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+    problems = result.problems
+    errors = [p for p in problems if p.severity == "error"]
+    report: dict[str, Any] = {
+        "path": str(path), "format": result.layout, "rows": result.rows, "valid": result.valid,
+        "errors": len(errors), "warnings": len(problems) - len(errors), "digest": result.summary.digest,
+        "tokens": result.tokens, "language": result.language, "multi_turn": result.summary.multi_turn,
+        "problems": [{"where": p.where, "field": p.field, "message": p.message, "severity": p.severity}
+                     for p in problems],
+        "written": None,
+    }  # fmt: skip
+    if writer is not None and output is not None and (not errors or force) and result.valid:
+        writer.commit()
+        report["written"] = str(output)
+        files = [
+            DataFile(path.stem, path, [], result.layout, summary=result.summary),
+            DataFile(output.stem, output, [], writer.layout, "output", summary=result.summary),
+        ]
+        report["run_id"] = track_data("validate", files, {"model": model}, None, track)
+    elif writer is not None:
+        writer.discard()
+    return report, problems

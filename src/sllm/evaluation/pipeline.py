@@ -24,7 +24,7 @@ from sllm import smoke
 from sllm.errors import UsageError
 from sllm.evaluation.checks import check_task
 from sllm.evaluation.cot import STYLES, answer_requests, apply_prompt_style, attach_answers
-from sllm.evaluation.generation import as_chat, build_generation_instances, corpus_metrics, score_generation
+from sllm.evaluation.generative import as_chat, build_generation_instances, corpus_metrics, score_generation
 from sllm.evaluation.instances import Instance, build_instances, build_rolling_instances
 from sllm.evaluation.mc_generate import score_letters, to_generation
 from sllm.evaluation.records import new_run_folder, task_config

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sllm import smoke
+from sllm.config_errors import validation_message
 from sllm.errors import UsageError, unknown_name
 
 Strategy = Literal["greedy", "beam", "sample"]
@@ -82,9 +83,11 @@ def make_config(**values: Any) -> GenerationConfig:
     try:
         return GenerationConfig(**values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "config"
-        raise UsageError(f"invalid generation setting {field}: {first['msg']}") from None
+        raise UsageError(validation_message(exc, label=_setting)) from None
+
+
+def _setting(field: str) -> str:
+    return f"invalid generation setting {field}"
 
 
 def preset(name: str, **overrides: Any) -> GenerationConfig:
@@ -93,3 +96,20 @@ def preset(name: str, **overrides: Any) -> GenerationConfig:
         raise unknown_name("decoding preset", name, PRESETS)
     values = {**PRESETS[name], **{k: v for k, v in overrides.items() if v is not None}}
     return make_config(**values)
+
+
+def config_from_flags(
+    preset_name: str | None = None, strategy: str | None = None, **flags: Any
+) -> GenerationConfig:
+    """A GenerationConfig from command-line flags (None = not given): the preset first, explicit
+    flags win; sampling knobs without a strategy mean sampling, more than one beam beam search."""
+    given = {k: v for k, v in flags.items() if v is not None and v != []}
+    if strategy is None and preset_name is None:
+        if given.get("num_beams", 1) > 1:
+            strategy = "beam"
+        elif any(k in given for k in ("temperature", "top_k", "top_p")):
+            strategy = "sample"
+    if preset_name is not None:
+        return preset(preset_name, strategy=strategy, **given)
+    # The strategies share their names with presets, so `--strategy beam` means 4 beams.
+    return make_config(**{**PRESETS[strategy or "greedy"], **given})

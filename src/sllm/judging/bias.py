@@ -6,19 +6,47 @@ on the same pairs we measure the gap. Position and length bias are measured per 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sllm.judging.families import family, same_family
 from sllm.ratings.records import normalize_id, normalize_turn
 
-__all__ = ["family", "judge_biases", "self_preference_gaps", "self_preference_risk"]
+if TYPE_CHECKING:
+    from sllm.ratings.records import ReadReport
+
+__all__ = [
+    "bias_report",
+    "family",
+    "judge_biases",
+    "judge_families",
+    "self_preference_gaps",
+    "self_preference_risk",
+    "warn_self_preference",
+]
 
 
 def self_preference_risk(judge: str, candidates: list[str], judge_family: str | None = None) -> list[str]:
     """Candidates that are the judge itself or of the judge's family (`judge_family` overrides)."""
     return [c for c in candidates if same_family(judge, c, judge_family)]
+
+
+def warn_self_preference(judge: str, candidates: list[str], judge_family: str | None = None) -> list[str]:
+    """Warn when the judge may favour a candidate of its own family (`judge_family` overrides the
+    family guessed from the judge's name); return those candidates, sorted."""
+    from sllm.errors import warn
+    from sllm.redact import redact_spec
+
+    risky = sorted(set(self_preference_risk(judge, sorted(set(candidates)), judge_family)))
+    if risky:
+        named = ", ".join(redact_spec(r) for r in risky)  # candidates may be specs with keys
+        warn(
+            f"the judge {redact_spec(judge)} is, or shares a family with, {named}: judges tend to "
+            "prefer their own family's answers; compare with a judge of another family"
+        )
+    return risky
 
 
 def _key(row: dict[str, Any]) -> tuple[str, int, str, str]:
@@ -151,3 +179,44 @@ def self_preference_gaps(
                 "standard_error": float(diffs.std(ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else None,
             })  # fmt: skip
     return gaps
+
+
+def judge_families(values: list[str], judges: list[str]) -> dict[str, str]:
+    """`--judge-family` values (NAME=FAMILY, or FAMILY when there is one judge) -> {judge: family}."""
+    from sllm.errors import UsageError
+
+    out = {}
+    for value in values:
+        name, sep, fam = value.rpartition("=")
+        if not sep:
+            if len(judges) != 1:
+                raise UsageError(
+                    f"--judge-family {value}: several judges ({', '.join(judges)}); use NAME=FAMILY"
+                )
+            name, fam = judges[0], value
+        if name not in judges:
+            raise UsageError(f"--judge-family: no judge named '{name}'; judges: {', '.join(judges)}")
+        out[name] = fam.strip().lower()
+    return out
+
+
+def bias_report(
+    paths: list[Path],
+    judge_name: str,
+    families: list[str] | None = None,
+    baseline: str | None = None,
+    allow_partial: bool = False,
+) -> tuple[dict[str, Any], ReadReport]:
+    """`sllm judge bias`: each judge's biases and the self-preference gaps from judgment files
+    (`families` as --judge-family takes them); the report and what was read and dropped."""
+    from sllm.judging.bias_readers import read_judgments
+
+    rows, report = read_judgments(paths, judge_name, baseline)
+    report.check(allow_partial)
+    judges = sorted({str(r["judge_model"]) for r in rows})
+    out = {
+        "judges": {j: judge_biases([r for r in rows if r["judge_model"] == j]) for j in judges},
+        "self_preference": self_preference_gaps(rows, judge_families(families or [], judges)),
+        "read": report.as_dict(),
+    }
+    return out, report

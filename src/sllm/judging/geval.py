@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,6 +24,9 @@ from sllm.generation.config import make_config
 from sllm.judging.fence import Neutraliser
 from sllm.models.base import LM, GenerationRequest, LoglikelihoodRequest
 from sllm.tasks.spec import read_yaml
+
+if TYPE_CHECKING:
+    from sllm.judging.jobs import JudgeOptions
 
 CRITERIA = Path(__file__).parent / "criteria"
 SCORE_AT_START = re.compile(r"^ ?([\d\.]+)")  # the released code's parse_output pattern
@@ -242,3 +245,64 @@ def geval(
         "n": len(records),
         "n_unscored": unscored,
     }
+
+
+def geval_file(  # noqa: PLR0913 - the G-Eval settings
+    input_path: Path,
+    output: Path,
+    criteria: list[str],
+    options: JudgeOptions,
+    criteria_files: list[str] | None = None,
+    mode: str = "auto",
+    steps: str = "auto",
+    n: int = 20,
+    temperature: float = 2.0,
+    fields: tuple[str, str] = ("source", "output"),
+) -> dict[str, Any]:
+    """`sllm judge geval`: score every row (its `fields`: source, output) on each criterion, write
+    the records; the summary with the mean score per criterion."""
+    from sllm import smoke
+    from sllm.errors import UsageError
+    from sllm.judging.jobs import check_judge, open_judge
+    from sllm.judging.tracking import track_judging
+    from sllm.metaeval.records import field_value, read_records
+    from sllm.textio import write_jsonl
+    from sllm.usage import usage_report
+
+    if mode not in ("auto", "probability", "sampling"):
+        raise UsageError(f"--mode: expected auto, probability or sampling, got '{mode}'")
+    if steps not in ("auto", "given"):
+        raise UsageError(f"--steps: expected auto or given, got '{steps}'")
+    chosen = [get_criterion(name, criteria_files or []) for name in criteria]
+    if not chosen:
+        raise UsageError("--criteria: name at least one criterion")
+    source_field, output_field = fields
+    rows = list(smoke.head(read_records(input_path)))  # SLLM_SMOKE: a few items
+    uses_source = any(c.uses_source for c in chosen)
+    items = [{"source": str(field_value(r, source_field, w)) if uses_source else "",
+              "output": str(field_value(r, output_field, w))} for w, r in rows]  # fmt: skip
+    if not items:
+        raise SllmError(f"{input_path}: no items")
+    n = smoke.cap(n, smoke.ITEMS)  # SLLM_SMOKE: a few samples
+    check_judge(options, output)
+    lm = open_judge(options)
+    records, runs = [], []
+    for criterion in chosen:
+        scored, summary = geval(lm, criterion, items, mode, steps, n, temperature)  # type: ignore[arg-type]
+        runs.append(summary)
+        for (_, row), record in zip(rows, scored, strict=True):
+            keep = {k: v for k, v in row.items() if k not in fields}
+            records.append({**keep, **record})
+    write_jsonl(output, records)
+    means = {
+        s["criterion"]: _mean([r["score"] for r in records if r["criterion"] == s["criterion"]]) for s in runs
+    }
+    payload = {"output": str(output), "judge_model": lm.spec, "criteria": runs, "mean_score": means}
+    payload |= usage_report(lm, options.price_table)
+    payload["run_id"] = track_judging("geval", payload, [input_path], [output], options.track)
+    return payload
+
+
+def _mean(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None

@@ -14,13 +14,16 @@ import hashlib
 import json
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sllm.errors import SllmError
 from sllm.generation.config import make_config
 from sllm.judging.items import Item
 from sllm.metaeval.records import read_records
 from sllm.models.base import LM, GenerationRequest
+
+if TYPE_CHECKING:
+    from sllm.judging.jobs import JudgeOptions
 
 SAMPLE = Path(__file__).parent / "data" / "mt_bench_sample"
 TEMPERATURE = {
@@ -110,3 +113,87 @@ def build_items(
                     )  # fmt: skip
                 )
     return items
+
+
+def run_mtbench(  # noqa: PLR0913 - the benchmark's settings
+    candidates: dict[str, str],
+    mode: str,
+    output: Path,
+    options: JudgeOptions,
+    questions: Path | None = None,
+    limit: int | None = None,
+    answer_tokens: int = 1024,
+) -> dict[str, Any]:
+    """`sllm judge mtbench`: every candidate (name -> model spec) answers both turns, the judge
+    grades (single) or compares (pairwise, all pairs, swapped); FastChat's files under `output`."""
+    from collections import Counter
+
+    from sllm import preflight, smoke
+    from sllm.errors import UsageError
+    from sllm.judging.bias import warn_self_preference
+    from sllm.judging.jobs import check_judge, judge_items, open_judge, plan_judging
+    from sllm.judging.run import pairwise_rates, summarize_pairwise
+    from sllm.judging.tracking import track_judging
+    from sllm.models.spec import open_model
+    from sllm.textio import write_jsonl
+    from sllm.usage import usage_report
+
+    if mode not in ("single", "pairwise"):
+        raise UsageError(f"--mode must be single or pairwise, got '{mode}'")
+    if mode == "pairwise" and len(candidates) < 2:
+        raise UsageError("pairwise MT-Bench needs at least two --model candidates")
+    asked = load_questions(questions, smoke.cap(limit, smoke.ITEMS))  # SLLM_SMOKE: a few questions
+    for name, spec in candidates.items():
+        preflight.model_spec(spec, f"--model {name}")
+    check_judge(options, output, output_is_folder=True)
+    answers, usage, calls = {}, {}, Counter()
+    for name, spec in candidates.items():
+        lm = open_model(spec, use_cache=options.use_cache)
+        answers[name] = generate_answers(lm, asked, answer_tokens)
+        usage[name] = usage_report(lm, options.price_table)
+        calls.update(usage[name]["calls"])
+        write_jsonl(output / "model_answer" / f"{name}.jsonl", answer_records(name, asked, answers[name]))
+    judge_lm = open_judge(options)
+    plan = plan_judging(build_items(asked, answers, mode), mode, "auto", ())
+    rows, configs = judge_items(judge_lm, plan, mode, options)
+    usage["judge"] = usage_report(judge_lm, options.price_table)
+    calls.update(usage["judge"]["calls"])
+    judged = output / "model_judgment" / f"{mode}.jsonl"
+    write_jsonl(judged, rows)
+    summary: dict[str, Any] = {"mode": mode, "judge_model": judge_lm.spec, "questions": len(asked),
+                               "configs": configs, "calls": dict(calls), "usage": usage}  # fmt: skip
+    summary["models"] = single_scores(rows) if mode == "single" else pairwise_rates(rows)
+    if mode == "pairwise":
+        summary["position_consistency"] = summarize_pairwise(rows)["position_consistency"]
+    summary["n_unparsed"] = sum(r["status"] == "unparsed" for r in rows)
+    risky = warn_self_preference(options.judge, [*candidates, *candidates.values()], options.judge_family)
+    summary["self_preference_risk"] = [n for n, spec in candidates.items() if n in risky or spec in risky]
+    answer_files = sorted((output / "model_answer").glob("*.jsonl"))
+    summary["run_id"] = track_judging("mtbench", summary, [], [*answer_files, judged], options.track)
+    (output / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def single_scores(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """MT-Bench's score: the mean grade per model, per turn and over both turns (None where no
+    grade parsed), with the counts of graded and unparsed judgments."""
+    from collections import defaultdict
+
+    scores: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    unparsed: dict[str, int] = defaultdict(int)
+    for r in rows:
+        grades = scores[r["model"]][r["turn"]]  # every model and turn gets a column, graded or not
+        if r["score"] is None:
+            unparsed[r["model"]] += 1
+        else:
+            grades.append(r["score"])
+    out = {}
+    for model, turns in scores.items():
+        every = [s for t in turns.values() for s in t]
+        out[model] = {
+            "score": sum(every) / len(every) if every else None,
+            **{f"turn_{t}": sum(v) / len(v) if v else None for t, v in sorted(turns.items())},
+            "graded": len(every),
+            "unparsed": unparsed[model],
+        }
+    return out

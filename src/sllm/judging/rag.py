@@ -18,13 +18,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sllm.generation.config import make_config
 from sllm.judging.fence import Neutraliser
 from sllm.models.base import LM, GenerationRequest
+
+if TYPE_CHECKING:
+    from sllm.judging.jobs import JudgeOptions
 
 METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall")
 YES_NO = re.compile(r"\b(yes|no|예|네|아니요|아니오)\b", re.IGNORECASE)
@@ -209,3 +213,79 @@ def average_precision(useful: Sequence[bool | None]) -> float | None:
             hits += 1
             total += hits / rank
     return total / hits if hits else 0.0
+
+
+def read_rag_items(path: Path, metrics: list[str]) -> list[RagItem]:
+    """RAG items from JSON / JSONL: question, answer, contexts (a list), and reference when
+    context_recall is asked for; errors name the file and line."""
+    from sllm.errors import SllmError
+    from sllm.metaeval.records import read_records
+
+    items = []
+    for where, row in read_records(path):
+        for field in ("question", "answer", "contexts"):
+            if field not in row:
+                raise SllmError(f"{where}: missing field '{field}'")
+        if not isinstance(row["contexts"], list):
+            raise SllmError(f"{where}: field 'contexts' must be a list of strings")
+        if "context_recall" in metrics and not row.get("reference"):
+            raise SllmError(f"{where}: context_recall needs field 'reference'")
+        contexts = [str(c) for c in row["contexts"]]
+        items.append(RagItem(str(row["question"]), str(row["answer"]), contexts, row.get("reference")))
+    return items
+
+
+def rag_file(
+    input_path: Path,
+    output: Path,
+    metrics: list[str],
+    options: JudgeOptions,
+    max_new_tokens: int = 256,
+    encoder: str | None = None,
+) -> dict[str, Any]:
+    """`sllm judge rag`: score every item on each metric, write the per-item scores; the summary
+    (mean, scored and undetermined per metric) with the judge's usage."""
+    from sllm import preflight, smoke
+    from sllm.errors import UsageError, unknown_name, warn
+    from sllm.judging.jobs import check_judge, open_judge
+    from sllm.judging.tracking import track_judging
+    from sllm.textio import write_jsonl
+    from sllm.usage import usage_report
+
+    for name in metrics:
+        if name not in METRICS:
+            raise unknown_name("RAG metric", name, METRICS)
+    items = list(smoke.head(read_rag_items(input_path, metrics)))  # SLLM_SMOKE: a few items
+    if not metrics:
+        raise UsageError("--metrics: name at least one metric")
+    relevancy = "answer_relevancy" in metrics
+    if relevancy:
+        preflight.encoder(encoder)
+    check_judge(options, output)
+    lm = open_judge(options)
+    embed = None
+    if relevancy:
+        from sllm.embeddings import load_encoder
+
+        if encoder is None and any(language(it) == "ko" for it in items):
+            warn(
+                "answer relevancy of Korean items with the English-only MiniLM encoder is unreliable; "
+                "pass --encoder with a multilingual model folder"
+            )
+        model = load_encoder(encoder)
+        embed = lambda texts: np.asarray(model.encode(texts))  # noqa: E731
+    rag = RagJudge(lm, max_new_tokens, embed)
+    records: list[dict[str, Any]] = [{} for _ in items]
+    for name in metrics:
+        for record, found in zip(records, getattr(rag, name)(items), strict=True):
+            record.update(found)
+    write_jsonl(output, records)
+    summary = {}
+    for name in metrics:
+        values = [r[name] for r in records if r[name] is not None]
+        summary[name] = {"mean": sum(values) / len(values) if values else None, "n": len(values),
+                         "undetermined": len(records) - len(values)}  # fmt: skip
+    usage = usage_report(lm, options.price_table)
+    tracked = {"judge_model": lm.spec, **summary, **usage}
+    run_id = track_judging("rag", tracked, [input_path], [output], options.track)
+    return {"metrics": summary, "output": str(output), "judge_model": lm.spec, "run_id": run_id} | usage

@@ -56,7 +56,10 @@ _CACHE: dict[tuple[str, ...], dict[str, JudgeSpec]] = {}
 
 
 def _load(include: tuple[str, ...]) -> dict[str, JudgeSpec]:
-    from sllm.tasks.spec import SllmError, ValidationError
+    from pydantic import ValidationError
+
+    from sllm.config_errors import validation_message
+    from sllm.errors import SllmError
 
     judges: dict[str, JudgeSpec] = {}
     for folder in [BUILTIN, *map(Path, include)]:
@@ -67,9 +70,7 @@ def _load(include: tuple[str, ...]) -> dict[str, JudgeSpec]:
                 try:
                     spec = JudgeSpec(**data, source=str(path))
                 except ValidationError as exc:
-                    first = exc.errors()[0]
-                    field = ".".join(str(p) for p in first["loc"])
-                    raise SllmError(f"{path}: field '{field}': {first['msg']}") from None
+                    raise SllmError(validation_message(exc, source=path)) from None
                 judges[spec.name] = spec
     return judges
 

@@ -90,3 +90,20 @@ def compute_agreement(
     labels = ["model_a", "model_b", "tie"]
     kappa = float(cohen_kappa_score([j for j, _ in pairs], [r for _, r in pairs], labels=labels))
     return Agreement(agree, agree_strict, kappa, len(pairs), len(strict))
+
+
+def agreement_of_files(  # noqa: PLR0913 - the vote filters
+    judgments: Path,
+    reference: Path,
+    ignore_ties: bool = False,
+    judge: str | None = None,
+    reference_judge: str | None = None,
+    turn: int | None = None,
+) -> Agreement:
+    """`sllm agreement`: the votes of `judgments` against those of `reference`, each optionally
+    of one judge (name prefix) and of one turn."""
+    mine, theirs = load_votes(judgments, judge), load_votes(reference, reference_judge)
+    if turn is not None:
+        mine = {k: v for k, v in mine.items() if k[3] == turn}
+        theirs = {k: v for k, v in theirs.items() if k[3] == turn}
+    return compute_agreement(mine, theirs, ignore_ties)

@@ -141,6 +141,19 @@ class CallCache:
         self.db.close()
 
 
+def cache_summary() -> dict[str, Any]:
+    """`sllm cache stats`: the cache file, its size in bytes, and its entries per model and kind."""
+    from sllm.paths import default_cache_path
+
+    path = default_cache_path()
+    cache = CallCache(path)
+    try:
+        entries = cache.stats()
+    finally:
+        cache.close()
+    return {"path": str(path), "bytes": path.stat().st_size if path.exists() else 0, "entries": entries}
+
+
 class CachingLM(LM):
     """Wrap an LM: answer repeated requests from the cache, store new ones as they finish."""
 

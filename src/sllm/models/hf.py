@@ -27,8 +27,8 @@ from sllm.models.base import (
 from sllm.models.batching import BatchSizer
 from sllm.models.context import fit_prompt, fitted_pairs, request_label
 from sllm.models.hf_generate import generate_batch, group_for_generation
-from sllm.models.hf_shared import group_by_context, plan_batches, score_shared
 from sllm.models.options import BackendOptions, parse_options
+from sllm.models.prefix_scoring import group_by_context, plan_batches, score_shared
 from sllm.models.tokens import rolling_windows
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}

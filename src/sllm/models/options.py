@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sllm.config_errors import validation_message
 from sllm.errors import UsageError, unknown_name
 from sllm.redact import redact_spec
 
@@ -27,6 +28,5 @@ def parse_options(cls: type[T], options: dict[str, Any], spec: str) -> T:
     try:
         return cls(**options)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"model spec '{spec}': option {field}: {first['msg']}") from None
+        message = validation_message(exc, source=f"model spec '{spec}'", label=lambda f: f"option {f}")
+        raise UsageError(message) from None

@@ -124,3 +124,24 @@ def get_registry(include_paths: Iterable[str | Path] = ()) -> TaskRegistry:
     if key not in _DEFAULT:
         _DEFAULT[key] = TaskRegistry(key)
     return _DEFAULT[key]
+
+
+def task_catalog(
+    include_paths: Iterable[str | Path] = (), data_dir: str | Path | None = None
+) -> dict[str, Any]:
+    """`sllm tasks list`: every task name, the groups, and per task its output type, metrics,
+    groups and where its data come from offline (`tasks.data.data_availability`)."""
+    from sllm.tasks.data import data_availability
+
+    registry = get_registry(include_paths)
+    names = registry.names()
+    details = {
+        n: {
+            "output_type": registry.tasks[n].output_type,
+            "metrics": registry.tasks[n].metric_names(),
+            "groups": registry.tasks[n].group,
+            "data": data_availability(registry.tasks[n], data_dir),
+        }
+        for n in names
+    }
+    return {"tasks": names, "groups": registry.groups, "details": details}

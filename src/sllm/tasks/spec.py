@@ -8,6 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sllm.config_errors import validation_message
 from sllm.errors import SllmError
 
 OutputType = Literal["multiple_choice", "generate_until", "loglikelihood_rolling"]
@@ -127,7 +128,4 @@ def build_spec(data: dict[str, Any], path: Path) -> TaskSpec:
     try:
         return TaskSpec(**data, source=str(path))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "task"
-        message = "missing required field" if first["type"] == "missing" else first["msg"]
-        raise SllmError(f"{path}: field '{field}': {message}") from None
+        raise SllmError(validation_message(exc, source=path)) from None

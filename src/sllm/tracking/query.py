@@ -106,3 +106,16 @@ def resolve_run_id(prefix: str, client: Any = None) -> str:
             f"run id prefix '{prefix}' matches {len(matches)} runs ({shown}); give more characters"
         )
     return matches[0]
+
+
+def dataset_source(source: str) -> str:
+    """A dataset source as MLflow stores it (a JSON blob) reduced to its path or URL."""
+    import json
+
+    try:
+        value = json.loads(source)
+    except (TypeError, ValueError):
+        return str(source)
+    if isinstance(value, dict):
+        return str(value.get("uri") or value.get("url") or value.get("path") or value)
+    return str(value)

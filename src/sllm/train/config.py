@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sllm.config_errors import read_config_file, validation_message
 from sllm.errors import SllmError
 
 
@@ -73,16 +74,7 @@ class SFTRunConfig(TrainConfig):
 
 def load_config(cls: type[BaseModel], path: str | Path | None, overrides: dict[str, Any]) -> Any:
     """A config from YAML (optional) with overrides; dotted keys set nested fields (lora.r=16)."""
-    import yaml
-
-    values: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise SllmError(f"config file not found: {path}")
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(values, dict):
-            raise SllmError(f"{path}: expected a mapping of settings")
+    values = read_config_file(path) if path is not None else {}
     for key, value in overrides.items():
         target = values
         *parents, leaf = key.split(".")
@@ -92,10 +84,7 @@ def load_config(cls: type[BaseModel], path: str | Path | None, overrides: dict[s
     try:
         return cls(**values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        where = f"{path}: " if path else ""
-        raise SllmError(f"{where}field '{field}': {first['msg']}") from None
+        raise SllmError(validation_message(exc, source=path)) from None
 
 
 class DPORunConfig(TrainConfig):

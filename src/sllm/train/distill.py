@@ -120,7 +120,7 @@ def teacher_answers(config: DistillRunConfig, out: Path) -> Path:
 
 def run_distill(config: DistillRunConfig, callbacks: list | None = None) -> Any:
     """Distil by logits, or by sequences (teacher answers, then SFT)."""
-    from sllm.train.outputs import train_and_record
+    from sllm.train.recording import train_and_record
     from sllm.train.sft import held_out, run_sft
 
     if config.mode == "sequence":

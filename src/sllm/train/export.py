@@ -28,6 +28,14 @@ class Exported:
     gguf: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def report(self) -> dict[str, Any]:
+        """What `sllm export --json` prints."""
+        return {
+            "folder": str(self.folder),
+            "gguf": str(self.gguf) if self.gguf else None,
+            "warnings": self.warnings,
+        }
+
 
 def source_folder(spec: str) -> Path:
     """A trained folder (with sllm_model.json) from a path or a registry spec."""

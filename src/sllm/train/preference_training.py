@@ -12,8 +12,8 @@ from sllm.train.common import (
     training_arguments,
 )
 from sllm.train.config import DPORunConfig, RewardRunConfig
-from sllm.train.outputs import TrainResult, train_and_record
 from sllm.train.preferences import load_pairs, pairs_dataset
+from sllm.train.recording import TrainResult, train_and_record
 
 
 def dpo_trainer(config: DPORunConfig, callbacks: list | None = None) -> tuple[Any, Any]:

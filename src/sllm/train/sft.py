@@ -16,7 +16,7 @@ from sllm.train.common import (
     training_arguments,
 )
 from sllm.train.config import SFTRunConfig
-from sllm.train.outputs import TrainResult
+from sllm.train.recording import TrainResult
 
 
 def prepare(config: SFTRunConfig) -> tuple[Any, Any, list[int]]:
@@ -87,7 +87,7 @@ def answerless_rows(dataset: Any, n_rows: int) -> int:
 
 def run_sft(config: SFTRunConfig, callbacks: list | None = None) -> TrainResult:
     """Train, evaluate before and after on the held-out split, save, track and register."""
-    from sllm.train.outputs import train_and_record
+    from sllm.train.recording import train_and_record
 
     trainer, split = sft_trainer(config, callbacks)
     return train_and_record("sft", trainer, split, config, held_out)

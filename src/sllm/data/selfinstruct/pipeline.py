@@ -271,3 +271,66 @@ class SelfInstruct:
                 meta = {"provenance": provenance}
                 rows.append(Example.from_alpaca(r["instruction"], inst["input"], inst["output"], meta))
         return rows
+
+
+def run_selfinstruct(  # noqa: PLR0913 - the run's settings
+    config: SelfInstructConfig,
+    generator: str,
+    output: Path,
+    work_dir: Path | None = None,
+    use_cache: bool = True,
+    track: bool = True,
+    price_table: Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """`sllm data selfinstruct`: check everything, generate (resuming from `work_dir`, default next
+    to `output`), write the rows as Alpaca JSONL and record the run; the report."""
+    from sllm.data.digest import DataFile, dataset_digest, track_data
+    from sllm.data.formats import load_examples, write_examples
+    from sllm.models.spec import open_model
+    from sllm.usage import usage_report
+
+    work = work_dir or output.with_name(output.stem + ".work")
+    check_run(config, generator, output, work, price_table)
+    seed_path = BUNDLED.get(config.seeds, Path(config.seeds))
+    seed_rows, seed_layout = load_examples(seed_path)  # read as the run will read it, before the model
+    lm = open_model(generator, use_cache=use_cache)
+    run = SelfInstruct(lm, config, work)
+    summary = run.run(progress=progress)
+    rows = run.examples(lm.spec, lm.fingerprint())
+    write_examples(rows, output, "alpaca")
+    report = summary | {"output": str(output), "work_dir": str(work), "generator": lm.spec,
+                        "output_digest": dataset_digest(rows)}  # fmt: skip
+    report |= usage_report(lm, price_table)
+    files = [
+        DataFile("seed_tasks", seed_path, seed_rows, seed_layout),
+        DataFile.output(output, rows, "alpaca"),
+    ]
+    params = config.model_dump() | {"generator": lm.spec, "fingerprint": lm.fingerprint()}
+    metrics = {k: float(v) for k, v in summary.items() if isinstance(v, int)}
+    metrics |= {f"decisions.{k}": float(v) for k, v in summary["decisions"].items()}
+    report["run_id"] = track_data("selfinstruct", files, params, metrics, track, [work / "decisions.jsonl"])
+    return report
+
+
+def check_run(
+    config: SelfInstructConfig, generator: str, output: Path, work: Path, price_table: Path | None
+) -> None:
+    """Everything a run can get wrong before its generator loads: decoding values, paths, the
+    seed tasks, and a work folder holding a run with other settings."""
+    from sllm import preflight
+    from sllm.errors import UsageError
+
+    make_config(strategy="sample", temperature=config.temperature, top_p=config.top_p,
+                max_new_tokens=config.max_new_tokens)  # fmt: skip
+    make_config(max_new_tokens=config.instance_max_new_tokens)
+    if not 0 < config.rouge_threshold <= 1:
+        raise UsageError(
+            f"--rouge-threshold: expected a ROUGE-L F1 above 0 and at most 1, got {config.rouge_threshold:g}"
+        )
+    preflight.model_spec(generator, "--generator")
+    preflight.writable_file(output, "--output")
+    preflight.writable_dir(work, "--work-dir")
+    preflight.price_table(price_table)
+    load_seed_tasks(config.seeds)
+    check_work_dir(config, work)

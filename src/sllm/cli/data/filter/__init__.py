@@ -1,0 +1,45 @@
+"""`sllm data filter`: the group of quality filters, and what they share (one module per filter)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sllm.cli.data import data_app
+from sllm.tables import cell
+
+filter_app = typer.Typer(
+    help="Quality selection: AlpaGasus, LIMA-style diversity, near-duplicates, safety.",
+    no_args_is_help=True,
+)
+data_app.add_typer(filter_app, name="filter")
+
+InputArg = typer.Argument(..., help="Instruction file (any format sllm reads).")
+OutputOption = typer.Option(..., "--output", "-o", help="Write the kept rows here.")
+RemovedOption = typer.Option(
+    None, "--removed", help="Removed rows with reasons (default: OUTPUT.removed.jsonl)."
+)
+
+
+def print_report(report: dict[str, Any], path: Path, as_json: bool) -> None:
+    """A filter's report: one JSON object, or removals by reason, the files and the judge's cost."""
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    table = Table(title=f"{report['filter']}: kept {report['kept']} of {report['rows']} rows of {path}")
+    table.add_column("removed because")
+    table.add_column("rows", justify="right")
+    for reason, n in sorted(report["removed_by_reason"].items(), key=lambda kv: -kv[1]):
+        table.add_row(reason, cell(n))
+    console = Console()
+    console.print(table)
+    console.print(f"kept rows -> {report['output']}; removed rows with reasons -> {report['removed_file']}")
+    if "calls" in report:
+        from sllm.usage import cost_line
+
+        console.print(cost_line(report))
