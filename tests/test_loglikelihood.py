@@ -122,3 +122,32 @@ def test_shared_context_scoring_equals_plain_scoring(default_lm):
     for a, b in zip(shared, plain):
         assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
         assert a.is_greedy == b.is_greedy and a.n_tokens == b.n_tokens
+
+
+def test_few_shot_prefix_shared_across_questions_equals_plain_scoring(default_lm):
+    """Questions behind the same long few-shot block (MMLU 5-shot) share it in one token tree."""
+    shots = "".join(
+        f"Question: What is {a} plus {b}?\nA. {a + b}\nB. {a * b + 1}\nAnswer: A\n\n" for a, b in [(2, 3), (4, 1), (7, 5)]
+    )
+    questions = ["What is 6 plus 2?", "What is 9 plus 1?", "What is the capital of France?"]
+    requests = [
+        LoglikelihoodRequest(f"{shots}Question: {q}\nAnswer:", ending)
+        for q in questions
+        for ending in (" A", " B", " The answer is A")
+    ]
+    requests.append(LoglikelihoodRequest(shots, "Question: unrelated"))  # the bare prefix itself
+    from sllm.models.tree_scoring import build_rows
+
+    pairs = [default_lm.encode(r.context) for r in requests]
+    assert len(pairs[0]) > 64  # long enough to be shared
+    shared = default_lm.loglikelihood(requests)
+    default_lm.options.share_context = False
+    try:
+        plain = default_lm.loglikelihood(requests)
+    finally:
+        default_lm.options.share_context = True
+    for a, b in zip(shared, plain):
+        assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
+        assert a.is_greedy == b.is_greedy and a.n_tokens == b.n_tokens
+    rows, alone = build_rows([(p, default_lm.encode(r.continuation)) for p, r in zip(pairs, requests)], default_lm.costs)
+    assert len(rows) == 1 and alone == []  # one row: the few-shot block computed once

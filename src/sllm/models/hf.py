@@ -28,8 +28,8 @@ from sllm.models.batching import BatchSizer
 from sllm.models.context import fit_prompt, fitted_pairs, request_label
 from sllm.models.hf_generate import generate_batch, group_for_generation
 from sllm.models.options import BackendOptions, parse_options
-from sllm.models.prefix_scoring import group_by_context, plan_batches, score_shared
 from sllm.models.tokens import rolling_windows
+from sllm.models.tree_scoring import Costs, build_rows, plan_batches, score_rows
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -84,6 +84,7 @@ class HFLM(LM):
         self.batch_size = self.options.batch_size
         self.sizer = BatchSizer(self.options.batch_size, self.model, self.device)
         self._fingerprint: str | None = None
+        self.costs = Costs.of(self.model)
 
     # -- loading ---------------------------------------------------------------------------
     def _load(self) -> tuple[Any, Any]:
@@ -168,12 +169,12 @@ class HFLM(LM):
         head = _plain_lm_head(self.model)
         rest = list(range(len(pairs)))
         if head is not None and self.options.share_context:
-            groups, rest = group_by_context(pairs)
-            pad = self.tokenizer.pad_token_id
-            longest = max((sum(map(len, pairs[i])) for g in groups for i in g), default=1)
-            shared = partial(_score_shared_list, self.model, head, pairs, pad, self.device)
-            for batch in plan_batches(pairs, groups, self.sizer.size(min(longest, self.max_length))):
-                yield from self.sizer.run(shared, batch)
+            rows, rest = build_rows(pairs, self.costs)
+            body = partial(_decoder_hidden, self.model.get_decoder(), self.device)
+            score = partial(_score_rows_list, body, head, pairs, self.tokenizer.pad_token_id)
+            size = lambda width: self.sizer.size(min(width, self.max_length))  # noqa: E731
+            for batch in plan_batches(rows, size):
+                yield from self.sizer.run(score, batch)
         rest.sort(key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
         size = self.sizer.size(min(sum(map(len, pairs[rest[0]])), self.max_length)) if rest else 1
         for start in range(0, len(rest), size):
@@ -257,10 +258,17 @@ class HFLM(LM):
         return list(zip(part, generate_batch(self, [encoded[i] for i in part], config)))
 
 
-def _score_shared_list(
-    model: Any, head: Any, pairs: Any, pad: int, device: str, part: list[list[int]]
-) -> list[Any]:
-    return list(score_shared(model, head, pairs, part, pad, device))
+def _decoder_hidden(
+    decoder: Any, device: str, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor
+) -> torch.Tensor:
+    """Final hidden states under an explicit [rows, 1, width, width] attention mask."""
+    return decoder(
+        input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device)
+    ).last_hidden_state
+
+
+def _score_rows_list(body: Any, head: Any, pairs: Any, pad: int, rows: list[Any]) -> list[Any]:
+    return list(score_rows(body, head, pairs, rows, pad))
 
 
 def quiet_transformers() -> None:
