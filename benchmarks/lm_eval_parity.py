@@ -1,15 +1,20 @@
-"""Parity and speed against lm-evaluation-harness on the shared multiple-choice slices.
+"""Parity and speed against lm-evaluation-harness, task by task, as a user runs both tools.
 
     pip install -e '.[bench]'          # lm-eval==0.4.13
-    python benchmarks/lm_eval_parity.py --data-dir ../shared/data [--hellaswag 200] [--mmlu-per-subject 2]
-           [--truthfulqa 100] [--batch-size 16] [--json]
+    python benchmarks/lm_eval_parity.py [--data-dir ../shared/data] [--rounds 3] [--hellaswag 200]
+           [--mmlu-per-subject 2] [--truthfulqa 100] [--batch-size 16] [--tasks hellaswag,mmlu_0,...]
+           [--markdown] [--json FILE]
 
-Both harnesses score the same items with the same prompts, the same model folder (the default
-model's safetensors) in float32 on the CPU, at the same batch size, with no cache. lm-eval reads
-the items as local JSONL tasks written here into a temporary folder (YAML configs in lm-eval's own
-format, mirroring its hellaswag / mmlu / truthfulqa_mc tasks). Reported: accuracy of each side,
-the difference in points, per-item agreement of the predicted choice, and wall time of each
-side with the ratio; also our scored tokens per second against the machine's fp32 matmul peak.
+Each task runs as two command lines, `sllm eval` and `lm_eval`, on the same documents, prompts and
+model folder (the default model's safetensors) in float32 on the CPU, at the same batch size, with
+no cache, each in a fresh process: the wall time is what a user waits, start-up and model
+loading included. The two tools alternate within each round (sllm first in odd rounds, lm-eval
+first in even ones) and the table reports median wall times over the rounds. lm-eval reads the
+documents as local JSONL tasks written here (YAML configs in its own format, mirroring its
+hellaswag / mmlu / truthfulqa_mc1 tasks; MMLU few-shot from the dev split with its `first_n`
+sampler, as lm-eval's mmlu does). Predictions are compared per document (argmax of the raw
+log-likelihoods on both sides). ARC is not in ../shared/data; it is skipped unless --data-dir
+holds an arc folder.
 """
 
 from __future__ import annotations
@@ -17,225 +22,195 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+import yaml
 
-import torch  # noqa: E402
-
-from sllm.evaluation.instances import build_instances  # noqa: E402
-from sllm.models.default_model import default_model_path  # noqa: E402
-from sllm.models.spec import load_model  # noqa: E402
-from sllm.tasks.data import load_task_data  # noqa: E402
-from sllm.tasks.registry import get_registry  # noqa: E402
+from sllm.models.default_model import default_model_path
+from sllm.tasks.data import load_task_data
+from sllm.tasks.registry import get_registry
 
 MMLU_PREAMBLE = "The following are multiple choice questions (with answers) about {}.\n\n"
 MMLU_TEXT = (
     "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\n"
     "D. {{choices[3]}}\nAnswer:"
 )
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def write_lm_eval_tasks(tasks: dict[str, list[dict[str, Any]]], folder: Path) -> list[str]:
-    """Write each task's documents as JSONL plus an lm-eval YAML config; return lm-eval task names."""
-    import yaml
-
-    names = []
+def benchmark_tasks(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The benchmark rows: sllm task names, documents per task and number of exemplars."""
     registry = get_registry()
-    for task, docs in tasks.items():
-        spec = registry.tasks[task]
-        data_file = folder / f"{task}.jsonl"
-        data_file.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
-        config: dict[str, Any] = {
-            "task": f"parity_{task}",
-            "dataset_path": "json",
-            "dataset_kwargs": {"data_files": {"test": str(data_file)}},
-            "test_split": "test",
-            "output_type": "multiple_choice",
-            "metric_list": [
-                {"metric": m, "aggregation": "mean", "higher_is_better": True}
-                for m in spec.metric_names()
-                if m in ("acc", "acc_norm")
-            ],
-            "metadata": {"version": 1.0},
-        }
-        if task == "hellaswag":
-            config.update(doc_to_text="{{query}}", doc_to_target="{{label}}", doc_to_choice="choices")
-        elif task.startswith("mmlu_"):
-            subject = task.removeprefix("mmlu_")
-            config.update(
-                doc_to_text=MMLU_TEXT,
-                doc_to_target="answer",
-                doc_to_choice=["A", "B", "C", "D"],
-                description=MMLU_PREAMBLE.format(subject.replace("_", " ")),
-            )
-        elif task == "truthfulqa_mc1":
-            config.update(
-                doc_to_text=spec.doc_to_text, doc_to_target=0, doc_to_choice="{{mc1_targets.choices}}"
-            )
-        else:
-            continue
-        (folder / f"{task}.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
-        names.append(f"parity_{task}")
-    return names
+    mmlu = registry.groups["mmlu"]
+    rows = {
+        "hellaswag": {"tasks": ["hellaswag"], "limit": args.hellaswag, "shots": 0},
+        "mmlu_0shot": {"tasks": mmlu, "limit": args.mmlu_per_subject, "shots": 0},
+        "mmlu_5shot": {"tasks": mmlu, "limit": args.mmlu_per_subject, "shots": 5},
+        "truthfulqa_mc1": {"tasks": ["truthfulqa_mc1"], "limit": args.truthfulqa, "shots": 0},
+        "arc_easy": {"tasks": ["arc_easy"], "limit": args.arc, "shots": 0},
+    }
+    if not (Path(args.data_dir) / "arc").is_dir():
+        rows.pop("arc_easy")
+    wanted = args.tasks.split(",") if args.tasks else list(rows)
+    return {name: rows[name] for name in wanted if name in rows}
 
 
-def run_lm_eval(folder: Path, names: list[str], model_dir: Path, batch_size: int) -> tuple[dict, dict, float]:
-    """Run lm-eval's HF backend on the written tasks; return results, samples, wall seconds."""
-    import lm_eval
-    from lm_eval.tasks import TaskManager
-
-    start = time.perf_counter()
-    out = lm_eval.simple_evaluate(
-        model="hf",
-        model_args=f"pretrained={model_dir},dtype=float32,device=cpu",
-        tasks=names,
-        num_fewshot=0,
-        batch_size=batch_size,
-        log_samples=True,
-        task_manager=TaskManager(include_path=str(folder)),
-        use_cache=None,
-    )
-    return out["results"], out["samples"], time.perf_counter() - start
-
-
-def lm_eval_predictions(samples: list[dict[str, Any]]) -> dict[int, int]:
-    """doc_id -> predicted choice index (argmax of raw log-likelihoods) from lm-eval's samples."""
-    preds = {}
-    for sample in samples:
-        lls = [resp[0] for resp in sample["filtered_resps"]]
-        preds[int(sample["doc_id"])] = max(range(len(lls)), key=lambda i: float(lls[i]))
-    return preds
-
-
-def token_counts(lm: Any, requests: list[Any]) -> tuple[int, int]:
-    """Model-input tokens of the requests as a plain harness runs them, and as sllm computes them
-    (each distinct context once, then each continuation but its last token)."""
-    from sllm.models.tokens import request_tokens
-
-    total, computed, seen = 0, 0, set()
-    for request in requests:
-        context, continuation = request_tokens(
-            lm.encode, lm.prefix_token_id, request.context, request.continuation
+def write_lm_eval_task(task: str, limit: int, data_dir: str, folder: Path) -> str:
+    """Write one task's documents (and dev exemplars) as JSONL plus an lm-eval YAML config."""
+    spec = get_registry().tasks[task]
+    data = load_task_data(spec, data_dir)
+    test = folder / f"{task}.jsonl"
+    test.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in data.docs[:limit]))
+    files = {"test": str(test)}
+    config: dict[str, Any] = {
+        "task": f"parity_{task}",
+        "dataset_path": "json",
+        "test_split": "test",
+        "output_type": "multiple_choice",
+        "metric_list": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
+        "metadata": {"version": 1.0},
+    }
+    if task == "hellaswag":
+        config.update(doc_to_text="{{query}}", doc_to_target="{{label}}", doc_to_choice="choices")
+    elif task.startswith("mmlu_"):
+        dev = folder / f"{task}_dev.jsonl"
+        dev.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in data.fewshot_docs))
+        files["dev"] = str(dev)
+        config.update(
+            doc_to_text=MMLU_TEXT,
+            doc_to_target="answer",
+            doc_to_choice=["A", "B", "C", "D"],
+            description=MMLU_PREAMBLE.format(task.removeprefix("mmlu_").replace("_", " ")),
+            fewshot_split="dev",
+            fewshot_config={"sampler": "first_n"},
         )
-        total += len(context) + len(continuation) - 1
-        if tuple(context) not in seen:
-            seen.add(tuple(context))
-            computed += len(context)
-        computed += len(continuation) - 1
-    return total, computed
+    elif task == "truthfulqa_mc1":
+        config.update(doc_to_text=spec.doc_to_text, doc_to_target=0, doc_to_choice="{{mc1_targets.choices}}")
+    elif task.startswith("arc_"):
+        config.update(doc_to_text=spec.doc_to_text, doc_to_target=spec.doc_to_target, doc_to_choice=spec.doc_to_choice)
+    config["dataset_kwargs"] = {"data_files": files}
+    (folder / f"{task}.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return f"parity_{task}"
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
-    """Measured fp32 matmul throughput of this machine (GFLOP/s), the ceiling for scoring."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b
+def run_sllm(row: dict[str, Any], args: argparse.Namespace, out: Path) -> tuple[float, dict]:
+    """`sllm eval` in a fresh process; wall seconds and task -> doc -> predicted index."""
+    command = [
+        str(BIN / "sllm"), "eval", "--model", f"hf:{default_model_path()}", "--tasks", ",".join(row["tasks"]),
+        "--limit", str(row["limit"]), "--num-fewshot", str(row["shots"]), "--data-dir", args.data_dir,
+        "--batch-size", str(args.batch_size), "--no-cache", "--no-track", "--output", str(out), "--json",
+    ]  # fmt: skip
     start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+    _run(command)
+    seconds = time.perf_counter() - start
+    predictions: dict[str, dict[int, int]] = {}
+    for samples in out.rglob("samples.jsonl"):
+        for line in samples.read_text(encoding="utf-8").splitlines():
+            sample = json.loads(line)
+            lls = sample["loglikelihoods"]
+            predictions.setdefault(sample["task"], {})[sample["doc_id"]] = max(range(len(lls)), key=lls.__getitem__)
+    return seconds, predictions
+
+
+def run_lm_eval(row: dict[str, Any], args: argparse.Namespace, out: Path) -> tuple[float, dict]:
+    """`lm_eval` in a fresh process on tasks written here; wall seconds and predictions."""
+    folder = out / "tasks"
+    folder.mkdir(parents=True)
+    names = [write_lm_eval_task(t, row["limit"], args.data_dir, folder) for t in row["tasks"]]
+    command = [
+        str(BIN / "lm_eval"), "--model", "hf",
+        "--model_args", f"pretrained={default_model_path()},dtype=float32",
+        "--device", "cpu",
+        "--tasks", ",".join(names), "--include_path", str(folder), "--num_fewshot", str(row["shots"]),
+        "--batch_size", str(args.batch_size), "--log_samples", "--output_path", str(out / "results"),
+    ]  # fmt: skip
+    start = time.perf_counter()
+    _run(command)
+    seconds = time.perf_counter() - start
+    predictions: dict[str, dict[int, int]] = {}
+    for samples in (out / "results").rglob("samples_parity_*.jsonl"):
+        task = samples.name.removeprefix("samples_parity_").rsplit("_", 1)[0]
+        for line in samples.read_text(encoding="utf-8").splitlines():
+            sample = json.loads(line)
+            lls = [float(resp[0]) for resp in sample["filtered_resps"]]
+            predictions.setdefault(task, {})[int(sample["doc_id"])] = max(range(len(lls)), key=lls.__getitem__)
+    return seconds, predictions
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        sys.exit(f"{Path(command[0]).name} failed:\n{done.stderr[-3000:]}")
+
+
+def agreement(ours: dict, theirs: dict) -> tuple[int, int]:
+    """(documents predicted alike, documents compared)."""
+    same = total = 0
+    for task, docs in ours.items():
+        for doc, pick in docs.items():
+            total += 1
+            same += int(theirs.get(task, {}).get(doc) == pick)
+    return same, total
 
 
 def main() -> None:
-    """Run both harnesses and print the comparison."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    """Alternate both tools over the rounds and print the per-task table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hellaswag", type=int, default=200)
     parser.add_argument("--mmlu-per-subject", type=int, default=2)
     parser.add_argument("--truthfulqa", type=int, default=100)
+    parser.add_argument("--arc", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--tasks", default="", help="comma-separated rows (default: all)")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--json", default="", help="also write the results to this file")
     args = parser.parse_args()
 
-    registry = get_registry()
-    limits = {"hellaswag": args.hellaswag, "truthfulqa_mc1": args.truthfulqa}
-    limits.update({t: args.mmlu_per_subject for t in registry.groups["mmlu"]})
-    docs = {t: load_task_data(registry.tasks[t], args.data_dir).docs[:n] for t, n in limits.items() if n}
-
-    peak = matmul_peak_gflops()  # measured first, on a quiet machine
-    lm = load_model("default", batch_size=args.batch_size)
-    ours: dict[str, Any] = {}
-    start = time.perf_counter()
-    for task, task_docs in docs.items():
-        ours[task] = build_instances(registry.tasks[task], task_docs, [], 0)
-    flat = [r for insts in ours.values() for i in insts for r in i.requests]
-    tokens, computed = token_counts(lm, flat)
-    outputs = iter(lm.loglikelihood(flat, progress=True))
-    for insts in ours.values():
-        for inst in insts:
-            inst.outputs = [next(outputs) for _ in inst.requests]
-    our_seconds = time.perf_counter() - start
-
-    with tempfile.TemporaryDirectory() as tmp:
-        names = write_lm_eval_tasks(docs, Path(tmp))
-        theirs, their_samples, their_seconds = run_lm_eval(
-            Path(tmp), names, default_model_path(), args.batch_size
-        )
-
-    report = compare(ours, theirs, their_samples)
-    body = sum(p.numel() for n, p in lm.model.named_parameters() if "embed" not in n)
-    report["speed"] = {
-        "sllm_seconds": round(our_seconds, 1),
-        "lm_eval_seconds": round(their_seconds, 1),
-        "speedup": round(their_seconds / our_seconds, 2),
-        "requests": len(flat),
-        "tokens_in_requests": tokens,
-        "batch_size": args.batch_size,
-        "tokens_computed_by_sllm": computed,
-        "sllm_request_tokens_per_s": round(tokens / our_seconds, 1),
-        "sllm_computed_tokens_per_s": round(computed / our_seconds, 1),
-        "fp32_matmul_peak_gflops": round(peak, 1),
-        "peak_tokens_per_s": round(peak * 1e9 / (2 * body), 1),
-    }
+    rows = benchmark_tasks(args)
+    times: dict[str, dict[str, list[float]]] = {name: {"sllm": [], "lm_eval": []} for name in rows}
+    agree: dict[str, tuple[int, int]] = {}
+    for round_ in range(args.rounds):
+        for name, row in rows.items():
+            order = [("sllm", run_sllm), ("lm_eval", run_lm_eval)]
+            for tool, run in order if round_ % 2 == 0 else order[::-1]:
+                with tempfile.TemporaryDirectory() as tmp:
+                    seconds, predictions = run(row, args, Path(tmp))
+                times[name][tool].append(seconds)
+                row.setdefault("predictions", {})[tool] = predictions
+                print(f"round {round_ + 1} {name} {tool}: {seconds:.1f} s", file=sys.stderr)
+            agree[name] = agreement(row["predictions"]["sllm"], row["predictions"]["lm_eval"])
+    report = []
+    for name, row in rows.items():
+        sllm, lm_eval = statistics.median(times[name]["sllm"]), statistics.median(times[name]["lm_eval"])
+        same, total = agree[name]
+        report.append({
+            "task": name, "documents": total, "shots": row["shots"], "sllm_s": round(sllm, 1),
+            "lm_eval_s": round(lm_eval, 1), "speedup": round(lm_eval / sllm, 2),
+            "identical_predictions": f"{same}/{total}", "rounds": args.rounds,
+            "sllm_runs_s": [round(t, 1) for t in times[name]["sllm"]],
+            "lm_eval_runs_s": [round(t, 1) for t in times[name]["lm_eval"]],
+        })  # fmt: skip
     if args.json:
-        print(json.dumps(report))
-        return
-    print(json.dumps(report, indent=2))
-
-
-def compare(ours: dict[str, Any], theirs: dict, their_samples: dict) -> dict[str, Any]:
-    """Accuracy per group of tasks on both sides and per-item agreement of predictions."""
-    groups = {
-        "hellaswag": ["hellaswag"],
-        "truthfulqa_mc1": ["truthfulqa_mc1"],
-        "mmlu": [t for t in ours if t.startswith("mmlu_")],
-    }
-    report: dict[str, Any] = {}
-    for group, tasks in groups.items():
-        tasks = [t for t in tasks if t in ours]
-        if not tasks:
-            continue
-        rows = {"acc": [], "acc_norm": [], "lm_acc": [], "lm_acc_norm": [], "agree": []}
-        for task in tasks:
-            preds = lm_eval_predictions(their_samples[f"parity_{task}"])
-            for inst in ours[task]:
-                lls = [o.logprob for o in inst.outputs]
-                mine = max(range(len(lls)), key=lambda i: lls[i])
-                norm = max(range(len(lls)), key=lambda i: lls[i] / len(inst.choices[i]))
-                rows["acc"].append(float(mine == inst.gold))
-                rows["acc_norm"].append(float(norm == inst.gold))
-                rows["agree"].append(float(mine == preds[inst.doc_id]))
-            n = len(ours[task])
-            res = theirs[f"parity_{task}"]
-            rows["lm_acc"].extend([res["acc,none"]] * n)
-            if "acc_norm,none" in res:
-                rows["lm_acc_norm"].extend([res["acc_norm,none"]] * n)
-        mean = lambda v: round(100 * sum(v) / len(v), 2) if v else None  # noqa: E731
-        report[group] = {
-            "n": len(rows["acc"]),
-            "sllm_acc": mean(rows["acc"]),
-            "lm_eval_acc": mean(rows["lm_acc"]),
-            "sllm_acc_norm": mean(rows["acc_norm"]) if rows["lm_acc_norm"] else None,
-            "lm_eval_acc_norm": mean(rows["lm_acc_norm"]),
-            "prediction_agreement": mean(rows["agree"]),
-        }
-    return report
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    if args.markdown:
+        print("| task | docs | shots | sllm (s) | lm-eval (s) | speed-up | identical predictions |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for r in report:
+            print(
+                f"| {r['task']} | {r['documents']} | {r['shots']} | {r['sllm_s']} | {r['lm_eval_s']} "
+                f"| {r['speedup']}x | {r['identical_predictions']} |"
+            )
+    else:
+        print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -67,8 +67,14 @@ def test_a_short_shared_preamble_is_not_worth_a_wide_row():
     assert sum(len(r.predictions) for r in rows) + len(alone) == 10
 
 
-def test_rows_are_batched_widest_first():
-    pairs = [([i] * (10 + i), [1, 2]) for i in range(5)] + [([i] * (10 + i), [3, 4]) for i in range(5)]
+def test_batches_are_cut_where_padding_would_cost_more_than_another_pass():
+    widths = [100, 30, 29, 28]
+    pairs = [([w] * (w - 1), [1, 2]) for w in widths] + [([w] * (w - 1), [3, 4]) for w in widths]
     rows, _ = build_rows(pairs, SMOLLM2)
-    batches = plan_batches(rows, lambda width: 2)
-    assert [[len(r.tokens) for r in b] for b in batches] == [[16, 15], [14, 13], [12]]
+    assert sorted(len(r.tokens) for r in rows) == [29, 30, 31, 101]
+    # filling the batch would pad three narrow rows to 101 tokens; a second pass costs less
+    batches = plan_batches(rows, lambda width: 4, overhead=10)
+    assert [[len(r.tokens) for r in b] for b in batches] == [[101], [31, 30, 29]]
+    # with a high fixed cost per pass, one padded batch is the cheaper plan
+    assert len(plan_batches(rows, lambda width: 4, overhead=500)) == 1
+    assert [len(b) for b in plan_batches(rows, lambda width: 2, overhead=500)] == [2, 2]

@@ -31,6 +31,7 @@ from sllm.models.options import BackendOptions, parse_options
 from sllm.models.tokens import rolling_windows
 from sllm.models.tree_scoring import Costs, build_rows, plan_batches, score_rows
 
+TOKENS_PER_REQUEST = 256
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -172,7 +173,13 @@ class HFLM(LM):
             rows, rest = build_rows(pairs, self.costs)
             body = partial(_decoder_hidden, self.model.get_decoder(), self.device)
             score = partial(_score_rows_list, body, head, pairs, self.tokenizer.pad_token_id)
-            size = lambda width: self.sizer.size(min(width, self.max_length))  # noqa: E731
+            # `batch_size` requests of up to TOKENS_PER_REQUEST tokens: wide rows (a few-shot block
+            # with many questions) come fewer to a batch instead of padding narrow ones to their width
+            budget = TOKENS_PER_REQUEST * self.sizer.size(TOKENS_PER_REQUEST)
+
+            def size(width: int) -> int:
+                return max(1, min(self.sizer.size(min(width, self.max_length)), budget // width))
+
             for batch in plan_batches(rows, size):
                 yield from self.sizer.run(score, batch)
         rest.sort(key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))

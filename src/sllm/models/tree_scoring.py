@@ -29,9 +29,11 @@ from sllm.errors import SllmError
 Pair = tuple[list[int], list[int]]
 Score = tuple[float, bool, int]
 Body = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-# Attention with an explicit mask runs at about half the speed of the linear layers per FLOP on
-# CPU (measured with SmolLM2-135M: see docs/performance.md), so its FLOPs count double.
-ATTENTION_WEIGHT = 2.0
+# Attention with an explicit mask runs at ~150 GFLOP/s here against ~220 for the linear layers
+# (SmolLM2-135M, torch profiler, MMLU 0-shot rows of 140-340 tokens), so its FLOPs count 1.5x.
+ATTENTION_WEIGHT = 1.5
+# A forward pass costs about as much as this many tokens beyond its rows (dispatch, small GEMMs).
+BATCH_OVERHEAD = 64
 
 
 @dataclass(frozen=True)
@@ -133,15 +135,20 @@ def _place(row: Row, index: int, pair: Pair, sequence: list[int]) -> None:
     row.predictions.append((index, offsets[len(context) - 1 : len(context) - 1 + len(continuation)]))
 
 
-def plan_batches(rows: list[Row], size: Callable[[int], int]) -> list[list[Row]]:
-    """Widest rows first, `size(width)` rows a batch, so rows of a batch have similar widths."""
+def plan_batches(rows: list[Row], size: Callable[[int], int], overhead: int = BATCH_OVERHEAD) -> list[list[Row]]:
+    """Rows sorted by width, cut into batches of at most `size(width)` rows so that padded tokens
+    plus a fixed cost per forward pass are fewest (an exact dynamic programme over the cuts)."""
     rows = sorted(rows, key=lambda r: -len(r.tokens))
-    batches: list[list[Row]] = []
-    for row in rows:
-        if batches and len(batches[-1]) < size(len(batches[-1][0].tokens)):
-            batches[-1].append(row)
-        else:
-            batches.append([row])
+    widths = [len(r.tokens) for r in rows]
+    best = [0.0] * (len(rows) + 1)  # best[i]: cost of batching rows[i:]
+    cut = [len(rows)] * (len(rows) + 1)
+    for i in range(len(rows) - 1, -1, -1):
+        limit = min(len(rows), i + max(1, size(widths[i])))
+        best[i], cut[i] = min((widths[i] * (j - i) + overhead + best[j], j) for j in range(i + 1, limit + 1))
+    batches, i = [], 0
+    while i < len(rows):
+        batches.append(rows[i : cut[i]])
+        i = cut[i]
     return batches
 
 
