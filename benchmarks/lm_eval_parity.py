@@ -94,7 +94,9 @@ def write_lm_eval_task(task: str, limit: int, data_dir: str, folder: Path) -> st
     elif task == "truthfulqa_mc1":
         config.update(doc_to_text=spec.doc_to_text, doc_to_target=0, doc_to_choice="{{mc1_targets.choices}}")
     elif task.startswith("arc_"):
-        config.update(doc_to_text=spec.doc_to_text, doc_to_target=spec.doc_to_target, doc_to_choice=spec.doc_to_choice)
+        config.update(
+            doc_to_text=spec.doc_to_text, doc_to_target=spec.doc_to_target, doc_to_choice=spec.doc_to_choice
+        )
     config["dataset_kwargs"] = {"data_files": files}
     (folder / f"{task}.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return f"parity_{task}"
@@ -115,7 +117,9 @@ def run_sllm(row: dict[str, Any], args: argparse.Namespace, out: Path) -> tuple[
         for line in samples.read_text(encoding="utf-8").splitlines():
             sample = json.loads(line)
             lls = sample["loglikelihoods"]
-            predictions.setdefault(sample["task"], {})[sample["doc_id"]] = max(range(len(lls)), key=lls.__getitem__)
+            predictions.setdefault(sample["task"], {})[sample["doc_id"]] = max(
+                range(len(lls)), key=lls.__getitem__
+            )
     return seconds, predictions
 
 
@@ -140,7 +144,9 @@ def run_lm_eval(row: dict[str, Any], args: argparse.Namespace, out: Path) -> tup
         for line in samples.read_text(encoding="utf-8").splitlines():
             sample = json.loads(line)
             lls = [float(resp[0]) for resp in sample["filtered_resps"]]
-            predictions.setdefault(task, {})[int(sample["doc_id"])] = max(range(len(lls)), key=lls.__getitem__)
+            predictions.setdefault(task, {})[int(sample["doc_id"])] = max(
+                range(len(lls)), key=lls.__getitem__
+            )
     return seconds, predictions
 
 
@@ -162,7 +168,9 @@ def agreement(ours: dict, theirs: dict) -> tuple[int, int]:
 
 def main() -> None:
     """Alternate both tools over the rounds and print the per-task table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hellaswag", type=int, default=200)

@@ -127,7 +127,8 @@ def test_shared_context_scoring_equals_plain_scoring(default_lm):
 def test_few_shot_prefix_shared_across_questions_equals_plain_scoring(default_lm):
     """Questions behind the same long few-shot block (MMLU 5-shot) share it in one token tree."""
     shots = "".join(
-        f"Question: What is {a} plus {b}?\nA. {a + b}\nB. {a * b + 1}\nAnswer: A\n\n" for a, b in [(2, 3), (4, 1), (7, 5)]
+        f"Question: What is {a} plus {b}?\nA. {a + b}\nB. {a * b + 1}\nAnswer: A\n\n"
+        for a, b in [(2, 3), (4, 1), (7, 5)]
     )
     questions = ["What is 6 plus 2?", "What is 9 plus 1?", "What is the capital of France?"]
     requests = [
@@ -149,5 +150,7 @@ def test_few_shot_prefix_shared_across_questions_equals_plain_scoring(default_lm
     for a, b in zip(shared, plain):
         assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
         assert a.is_greedy == b.is_greedy and a.n_tokens == b.n_tokens
-    rows, alone = build_rows([(p, default_lm.encode(r.continuation)) for p, r in zip(pairs, requests)], default_lm.costs)
+    rows, alone = build_rows(
+        [(p, default_lm.encode(r.continuation)) for p, r in zip(pairs, requests)], default_lm.costs
+    )
     assert len(rows) == 1 and alone == []  # one row: the few-shot block computed once

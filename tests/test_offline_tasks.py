@@ -70,6 +70,26 @@ def test_eval_runs_offline_on_bundled_samples_one_task_per_output_type(tmp_path:
     assert "warning: kobest_copa, squad_v1, perplexity ran on the small samples bundled with sllm" in said
 
 
+@pytest.mark.slow
+def test_eval_runs_every_offline_builtin_task_in_one_command(tmp_path: Path) -> None:
+    """`sllm eval --tasks <every built-in task but the network-only ones> --limit 2`, offline and
+    without --data-dir, as a new user would first try it (SLLM_SMOKE caps generation at 16 new
+    tokens and 2 samples per prompt, so humaneval_64's pass@10/64 are left out)."""
+    tasks = [name for name in REGISTRY.names() if name not in NETWORK_ONLY_TASKS]
+    assert len(tasks) == len(REGISTRY.names()) - len(NETWORK_ONLY_TASKS) > 40
+    result = run_cli(
+        "eval", "--model", "default", "--tasks", ",".join(tasks), "--limit", "2", "--no-track", "--json",
+        "--output", str(tmp_path / "out"),
+        env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "SLLM_SMOKE": "1"}, timeout=1800,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout)["results"]
+    assert sorted(t for t in results if t in REGISTRY.tasks) == sorted(tasks)
+    for task in tasks:
+        assert results[task]["n"] == 2, task
+        assert results[task]["data_source"].startswith(f"{BUNDLED} ("), task
+
+
 def test_a_data_dir_without_the_task_falls_back_to_the_bundled_sample(tmp_path: Path) -> None:
     spec = REGISTRY.tasks["korsts"]
     missing = tmp_path / "korean" / "korsts" / "sts-test_first300.tsv"

@@ -4,7 +4,8 @@ The documentation test (tests/test_docs_examples.py) sets it so that every docum
 runs exactly as written and still finishes in well under a minute on a CPU. With the switch on,
 each place that already applies a limit caps it further: an eval reads at most `DOCS` documents
 per task and the first `GROUP_TASKS` tasks of each group; generation stops after `NEW_TOKENS`
-new tokens; training stops after `STEPS` optimizer steps of `BATCH` row each; a judge, G-Eval,
+new tokens and samples each prompt at most `REPEATS` times (pass@k for k above that is left
+out); training stops after `STEPS` optimizer steps of `BATCH` row each; a judge, G-Eval,
 RAG, MT-Bench, AlpaGasus or Self-Instruct run takes at most `ITEMS` items (questions, samples,
 batches), and a judge asks no second time when a reply holds no verdict. The numbers such runs
 produce mean nothing; what they show is that the command works end to end.
@@ -20,6 +21,7 @@ ENV = "SLLM_SMOKE"
 DOCS = 2
 GROUP_TASKS = 2
 NEW_TOKENS = 16
+REPEATS = 2
 STEPS = 2
 BATCH = 1
 ITEMS = 1

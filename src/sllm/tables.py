@@ -40,3 +40,15 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right:
     rule = "|" + "|".join("---:" if r else "---" for r in right) + "|"
     body = [line([c if isinstance(c, str) else cell(c) for c in row]) for row in rows]
     return "\n".join([line(list(headers)), rule, *body]) + "\n"
+
+
+def counts_table(title: str, label: str, unit: str, counts: Mapping[str, int]) -> Any:
+    """A rich table of counts by label, largest first (decisions, removal reasons)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column(label)
+    table.add_column(unit, justify="right")
+    for name, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+        table.add_row(name, cell(count))
+    return table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sllm import smoke
 from sllm.evaluation.cot import stage_record
 from sllm.evaluation.instances import Instance, prompts_for
 from sllm.generation.config import make_config
@@ -27,7 +28,7 @@ GENERATION_KEYS = {
 def generation_config(spec: TaskSpec) -> tuple[Any, int]:
     """The task's decoding settings (lm-eval's generation_kwargs) and its number of repeats."""
     settings = dict(spec.generation)
-    repeats = int(settings.pop("repeats", 1))
+    repeats = smoke.cap(int(settings.pop("repeats", 1)), smoke.REPEATS) or 1  # SLLM_SMOKE: 2 samples
     values = {GENERATION_KEYS[k]: v for k, v in settings.items() if k in GENERATION_KEYS}
     values.setdefault("max_new_tokens", 256)
     if repeats > 1:

@@ -102,7 +102,7 @@ class Row:
 def build_rows(pairs: Sequence[Pair], costs: Costs) -> tuple[list[Row], list[int]]:
     """Pack the pairs that share tokens into trie rows; also return the indices of the pairs that
     share nothing with a neighbour (they are scored as plain sequences)."""
-    for context, continuation in pairs:
+    for _, continuation in pairs:
         if not continuation:
             raise SllmError("cannot score an empty continuation")
     sequences = [context + continuation[:-1] for context, continuation in pairs]
@@ -135,7 +135,9 @@ def _place(row: Row, index: int, pair: Pair, sequence: list[int]) -> None:
     row.predictions.append((index, offsets[len(context) - 1 : len(context) - 1 + len(continuation)]))
 
 
-def plan_batches(rows: list[Row], size: Callable[[int], int], overhead: int = BATCH_OVERHEAD) -> list[list[Row]]:
+def plan_batches(
+    rows: list[Row], size: Callable[[int], int], overhead: int = BATCH_OVERHEAD
+) -> list[list[Row]]:
     """Rows sorted by width, cut into batches of at most `size(width)` rows so that padded tokens
     plus a fixed cost per forward pass are fewest (an exact dynamic programme over the cuts)."""
     rows = sorted(rows, key=lambda r: -len(r.tokens))
@@ -168,7 +170,11 @@ def batch_tensors(rows: list[Row], pad_id: int) -> tuple[torch.Tensor, torch.Ten
 
 @torch.inference_mode()
 def score_rows(
-    body: Body, head: Callable[[torch.Tensor], torch.Tensor], pairs: Sequence[Pair], rows: list[Row], pad_id: int
+    body: Body,
+    head: Callable[[torch.Tensor], torch.Tensor],
+    pairs: Sequence[Pair],
+    rows: list[Row],
+    pad_id: int,
 ) -> Iterator[tuple[int, Score]]:
     """Run one batch of rows; yield (pair index, (sum log-prob, is greedy, n tokens))."""
     ids, mask, positions = batch_tensors(rows, pad_id)

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from sllm import smoke
 from sllm.cli.data import data_app
 from sllm.cli.options import JsonOption, NoCacheOption, NoTrackOption, PriceTableOption
-from sllm.tables import cell
+from sllm.tables import counts_table
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -85,13 +84,9 @@ def stop_note(kept: int, n: int) -> str:
 def _print(report: dict, n: int) -> None:
     from sllm.usage import cost_line
 
-    table = Table(title=f"Self-Instruct: {report['candidates']} candidate instructions")
-    table.add_column("decision")
-    table.add_column("count", justify="right")
-    for decision, count in sorted(report["decisions"].items(), key=lambda kv: -kv[1]):
-        table.add_row(decision, cell(count))
+    title = f"Self-Instruct: {report['candidates']} candidate instructions"
     console = Console()
-    console.print(table)
+    console.print(counts_table(title, "decision", "count", report["decisions"]))
     status = stop_note(report["kept_instructions"], n)
     console.print(
         f"kept {report['kept_instructions']} instructions{status}, {report['rows']} rows "

@@ -8,10 +8,9 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from sllm.cli.data import data_app
-from sllm.tables import cell
+from sllm.tables import counts_table
 
 filter_app = typer.Typer(
     help="Quality selection: AlpaGasus, LIMA-style diversity, near-duplicates, safety.",
@@ -31,13 +30,9 @@ def print_report(report: dict[str, Any], path: Path, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
         return
-    table = Table(title=f"{report['filter']}: kept {report['kept']} of {report['rows']} rows of {path}")
-    table.add_column("removed because")
-    table.add_column("rows", justify="right")
-    for reason, n in sorted(report["removed_by_reason"].items(), key=lambda kv: -kv[1]):
-        table.add_row(reason, cell(n))
+    title = f"{report['filter']}: kept {report['kept']} of {report['rows']} rows of {path}"
     console = Console()
-    console.print(table)
+    console.print(counts_table(title, "removed because", "rows", report["removed_by_reason"]))
     console.print(f"kept rows -> {report['output']}; removed rows with reasons -> {report['removed_file']}")
     if "calls" in report:
         from sllm.usage import cost_line
