@@ -108,24 +108,31 @@ def test_rolling_over_a_short_window_matches_long_window_within_tolerance(defaul
     assert short < long
 
 
+def assert_shared_scoring_equals_plain(lm, requests):
+    """Token-trie scores equal one plain sequence per request (to float rounding)."""
+    shared = lm.loglikelihood(requests)
+    lm.options.share_context = False
+    try:
+        plain = lm.loglikelihood(requests)
+    finally:
+        lm.options.share_context = True
+    for a, b in zip(shared, plain, strict=True):
+        assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
+        assert a.is_greedy == b.is_greedy and a.n_tokens == b.n_tokens
+
+
 def test_shared_context_scoring_equals_plain_scoring(default_lm):
     contexts = ["Question: Which planet is red?\nAnswer:", "The weather today is", "A"]
     endings = [" Mars", " Jupiter is the largest planet", " B", " sunny and warm", " C"]
     requests = [LoglikelihoodRequest(c, e) for c in contexts for e in endings]
     requests.append(LoglikelihoodRequest("Unshared context", " once"))
-    shared = default_lm.loglikelihood(requests)
-    default_lm.options.share_context = False
-    try:
-        plain = default_lm.loglikelihood(requests)
-    finally:
-        default_lm.options.share_context = True
-    for a, b in zip(shared, plain):
-        assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
-        assert a.is_greedy == b.is_greedy and a.n_tokens == b.n_tokens
+    assert_shared_scoring_equals_plain(default_lm, requests)
 
 
 def test_few_shot_prefix_shared_across_questions_equals_plain_scoring(default_lm):
-    """Questions behind the same long few-shot block (MMLU 5-shot) share it in one token tree."""
+    """Questions behind the same long few-shot block (MMLU 5-shot) share it in one token trie."""
+    from sllm.models.tree_scoring import build_rows
+
     shots = "".join(
         f"Question: What is {a} plus {b}?\nA. {a + b}\nB. {a * b + 1}\nAnswer: A\n\n"
         for a, b in [(2, 3), (4, 1), (7, 5)]
@@ -137,20 +144,9 @@ def test_few_shot_prefix_shared_across_questions_equals_plain_scoring(default_lm
         for ending in (" A", " B", " The answer is A")
     ]
     requests.append(LoglikelihoodRequest(shots, "Question: unrelated"))  # the bare prefix itself
-    from sllm.models.tree_scoring import build_rows
-
-    pairs = [default_lm.encode(r.context) for r in requests]
-    assert len(pairs[0]) > 64  # long enough to be shared
-    shared = default_lm.loglikelihood(requests)
-    default_lm.options.share_context = False
-    try:
-        plain = default_lm.loglikelihood(requests)
-    finally:
-        default_lm.options.share_context = True
-    for a, b in zip(shared, plain):
-        assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
-        assert a.is_greedy == b.is_greedy and a.n_tokens == b.n_tokens
-    rows, alone = build_rows(
-        [(p, default_lm.encode(r.continuation)) for p, r in zip(pairs, requests)], default_lm.costs
-    )
-    assert len(rows) == 1 and alone == []  # one row: the few-shot block computed once
+    assert_shared_scoring_equals_plain(default_lm, requests)
+    pairs = [(default_lm.encode(r.context), default_lm.encode(r.continuation)) for r in requests]
+    rows, alone = build_rows(pairs, default_lm.costs)
+    # one row: the few-shot block computed once, not once per question
+    assert len(rows) == 1 and alone == []
+    assert len(rows[0].tokens) < sum(len(c) for c, _ in pairs) / 3
