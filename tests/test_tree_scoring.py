@@ -78,3 +78,11 @@ def test_batches_are_cut_where_padding_would_cost_more_than_another_pass():
     # with a high fixed cost per pass, one padded batch is the cheaper plan
     assert len(plan_batches(rows, lambda width: 4, overhead=500)) == 1
     assert [len(b) for b in plan_batches(rows, lambda width: 2, overhead=500)] == [2, 2]
+
+
+def test_rows_stop_growing_at_the_widest_row_allowed():
+    # a long shared context and many one-token labels after it would make one very wide row
+    pairs = [(list(range(500)), [1000 + i, 1]) for i in range(300)]
+    rows, alone = build_rows(pairs, SMOLLM2, max_row=600)
+    assert alone == [] and all(len(r.tokens) <= 600 for r in rows)
+    assert sorted(len(r.predictions) for r in rows) == [100, 100, 100]

@@ -34,6 +34,9 @@ Body = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 ATTENTION_WEIGHT = 1.5
 # A forward pass costs about as much as this many tokens beyond its rows (dispatch, small GEMMs).
 BATCH_OVERHEAD = 64
+# Widest row: its mask and attention scores grow with the square of the width (4,096 tokens: a
+# 16 MB mask, ~600 MB of scores for 9 heads), so a thousand labels after one context still fit.
+MAX_ROW = 4096
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ class Row:
         return out
 
 
-def build_rows(pairs: Sequence[Pair], costs: Costs) -> tuple[list[Row], list[int]]:
+def build_rows(pairs: Sequence[Pair], costs: Costs, max_row: int = MAX_ROW) -> tuple[list[Row], list[int]]:
     """Pack the pairs that share tokens into trie rows; also return the indices of the pairs that
     share nothing with a neighbour (they are scored as plain sequences)."""
     for _, continuation in pairs:
@@ -117,7 +120,7 @@ def build_rows(pairs: Sequence[Pair], costs: Costs) -> tuple[list[Row], list[int
             # joining widens this row; the alternative is a row of its own, recomputing `shared`
             saved = costs.linear * shared
             extra = costs.attention * ((width + added) ** 2 - width**2 - len(sequence) ** 2)
-            if shared and saved >= extra:
+            if shared and saved >= extra and width + added <= max_row:
                 members.append(index)
                 _place(row, index, pairs[index], sequence)
                 continue
