@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import ScriptedLM, run_cli
@@ -95,10 +96,10 @@ def test_gen_kwargs_errors_name_the_key() -> None:
 
 @pytest.mark.slow
 @needs_sandbox
-def test_humaneval_cli_with_default_model() -> None:
+def test_humaneval_cli_with_default_model(tmp_path: Path) -> None:
     result = run_cli(
         "eval", "--tasks", "humaneval", "--limit", "2", "--gen-kwargs", "max_new_tokens=48",
-        "--no-track", "--json",
+        "--no-track", "--json", "--output", str(tmp_path / "out"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
