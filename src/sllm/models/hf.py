@@ -164,7 +164,7 @@ class HFLM(LM):
     def score_token_pairs(
         self, pairs: Sequence[tuple[list[int], list[int]]]
     ) -> Iterator[tuple[int, tuple[float, bool, int]]]:
-        """Yield (index, (sum logprob, is_greedy, n tokens)) for token-id pairs, longest first.
+        """Yield (index, (sum logprob, is_greedy, n tokens)) for token-id pairs, widest batches first.
 
         Each pair must fit the context window (see `sllm.models.context.fit_pair`)."""
         head = _plain_lm_head(self.model)
@@ -177,10 +177,10 @@ class HFLM(LM):
             # with many questions) come fewer to a batch instead of padding narrow ones to their width
             budget = TOKENS_PER_REQUEST * self.sizer.size(TOKENS_PER_REQUEST)
 
-            def size(width: int) -> int:
+            def rows_per_batch(width: int) -> int:
                 return max(1, min(self.sizer.size(min(width, self.max_length)), budget // width))
 
-            for batch in plan_batches(rows, size):
+            for batch in plan_batches(rows, rows_per_batch):
                 yield from self.sizer.run(score, batch)
         rest.sort(key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
         size = self.sizer.size(min(sum(map(len, pairs[rest[0]])), self.max_length)) if rest else 1
