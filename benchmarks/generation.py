@@ -3,7 +3,8 @@
     python benchmarks/generation.py [--new-tokens 64] [--json]
 
 Every generation is forced to its full length (ignore_eos) so tokens/s compare like with like.
-The llama.cpp row appears when the optional extra `llamacpp` is installed.
+The OpenVINO rows (`ov:` backend, fp32 and int8 weights) appear when the extra `openvino` is
+installed, the llama.cpp row when the extra `llamacpp` is.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def main() -> None:
     hf = load_model("default")
     rows.append({"engine": "transformers fp32", **throughput(hf, 1, args.new_tokens, 4)})
     rows.append({"engine": "transformers fp32", **throughput(hf, 8, args.new_tokens, 1)})
+    if importlib.util.find_spec("openvino_genai"):
+        for dtype in ("float32", "int8"):
+            ov = load_model(f"ov:default,dtype={dtype}")
+            name = f"OpenVINO {'fp32' if dtype == 'float32' else dtype}"
+            rows.append({"engine": name, **throughput(ov, 1, args.new_tokens, 4)})
+            rows.append({"engine": name, **throughput(ov, 8, args.new_tokens, 1)})
     if importlib.util.find_spec("llama_cpp"):
         llama = load_model(f"gguf:{default_gguf_path()},engine=llamacpp")
         rows.append({"engine": "llama.cpp Q4_1", **throughput(llama, 1, args.new_tokens, 4)})

@@ -71,17 +71,17 @@ def test_only_a_cut_at_the_end_is_dropped() -> None:
 
 
 def test_hf_finish_holds_back_a_cut_character_at_every_limit(tokenizer) -> None:  # noqa: ANN001
-    from sllm.models.hf_generate import _finish
+    from sllm.models.hf_generate import finish_row
 
     ids = tokenizer(KOREAN, add_special_tokens=False)["input_ids"]
     eos = tokenizer.eos_token_id
     for limit in range(1, 41):
-        result = _finish(tokenizer, ids[:limit], {eos}, GenerationConfig(max_new_tokens=limit), 7)
+        result = finish_row(tokenizer, ids[:limit], {eos}, GenerationConfig(max_new_tokens=limit), 7)
         assert result.text == _complete_prefix(tokenizer, ids[:limit]), limit
         assert (result.n_tokens, result.finish_reason, result.prompt_tokens) == (limit, "length", 7)
     # an end token before the limit is a stop: the text is the decode as it is
     head = tokenizer("서울에 대해", add_special_tokens=False)["input_ids"]
-    ended = _finish(tokenizer, [*head, eos, eos], {eos}, GenerationConfig(max_new_tokens=len(head) + 2), 0)
+    ended = finish_row(tokenizer, [*head, eos, eos], {eos}, GenerationConfig(max_new_tokens=len(head) + 2), 0)
     assert (ended.text, ended.n_tokens, ended.finish_reason) == ("서울에 대해", len(head), "stop")
 
 

@@ -23,3 +23,23 @@ def hangul_ratio(texts: Iterable[str]) -> float:
 def looks_korean(texts: Iterable[str]) -> bool:
     """Mostly Hangul (see KOREAN_SHARE)."""
     return hangul_ratio(texts) > KOREAN_SHARE
+
+
+SCRIPTS = ("hangul", "latin", "other")
+
+
+def is_latin(char: str) -> bool:
+    """A letter of the Latin script: ASCII, Latin-1 and the Latin Extended blocks."""
+    return char.isascii() or "\u00c0" <= char <= "\u024f" or "\u1e00" <= char <= "\u1eff"
+
+
+def main_script(text: str) -> str:
+    """'hangul' when the text looks Korean (Hangul above KOREAN_SHARE of its letters, as
+    `looks_korean`), else 'latin' when most of its letters are Latin, else 'other' (another
+    script, or no letters at all)."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return "other"
+    if sum(map(is_hangul, letters)) / len(letters) > KOREAN_SHARE:
+        return "hangul"
+    return "latin" if sum(map(is_latin, letters)) / len(letters) > 0.5 else "other"

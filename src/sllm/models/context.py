@@ -166,3 +166,16 @@ def fitted_pairs(lm: Any, requests: Any) -> list[tuple[list[int], list[int]]]:
 def request_label(index: int, count: int) -> str:
     """How a backend names a request in an error: nothing for a single one, else 'request 3 of 10'."""
     return "" if count == 1 else f"request {index + 1} of {count}"
+
+
+def model_max_length(config: Any, tokenizer: Any) -> tuple[int, str]:
+    """Context length as lm-evaluation-harness finds it (config attributes, then tokenizer), and
+    where it was found (error messages name it)."""
+    for attribute in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(config, attribute, None)
+        if value:
+            return int(value), f"{attribute} of the model config"
+    limit = getattr(tokenizer, "model_max_length", None)
+    if limit and limit < 10**9:
+        return int(limit), "model_max_length of the tokenizer"
+    return 2048, "sllm's default: neither the model config nor the tokenizer gives one"

@@ -25,7 +25,7 @@ from sllm.models.base import (
     RollingResult,
 )
 from sllm.models.batching import BatchSizer
-from sllm.models.context import fit_prompt, fitted_pairs, request_label
+from sllm.models.context import fit_prompt, fitted_pairs, model_max_length, request_label
 from sllm.models.hf_generate import generate_batch, group_for_generation
 from sllm.models.options import BackendOptions, parse_options
 from sllm.models.tokens import rolling_windows
@@ -80,7 +80,7 @@ class HFLM(LM):
         self.max_length, self.window_source = (
             (self.options.max_length, "max_length option of the model spec")
             if self.options.max_length
-            else _model_max_length(self.model, self.tokenizer)
+            else model_max_length(self.model.config, self.tokenizer)
         )
         self.batch_size = self.options.batch_size
         self.sizer = BatchSizer(self.options.batch_size, self.model, self.device)
@@ -167,7 +167,7 @@ class HFLM(LM):
         """Yield (index, (sum logprob, is_greedy, n tokens)) for token-id pairs, widest batches first.
 
         Each pair must fit the context window (see `sllm.models.context.fit_pair`)."""
-        head = _plain_lm_head(self.model)
+        head = plain_lm_head(self.model)
         rest = list(range(len(pairs)))
         if head is not None and self.options.share_context:
             rows, rest = build_rows(pairs, self.costs)
@@ -227,7 +227,7 @@ class HFLM(LM):
         """Return per-row logits at the positions that predict each continuation."""
         # Explicit positions make left padding exact for absolute-position models too.
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        head = _plain_lm_head(self.model)
+        head = plain_lm_head(self.model)
         if head is None:
             logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
             return [logits[r, s : s + len(t)] for r, (s, t) in enumerate(zip(starts, targets))]
@@ -286,7 +286,7 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def _plain_lm_head(model: Any) -> Any:
+def plain_lm_head(model: Any) -> Any:
     """Return the output projection when logits are exactly head(final hidden state), else None."""
     config = model.config
     if any(getattr(config, a, None) for a in ("final_logit_softcapping", "logit_scale", "logits_scaling")):
@@ -296,19 +296,6 @@ def _plain_lm_head(model: Any) -> Any:
         return model.get_output_embeddings()
     except (AttributeError, NotImplementedError):
         return None
-
-
-def _model_max_length(model: Any, tokenizer: Any) -> tuple[int, str]:
-    """Context length as lm-evaluation-harness finds it (config attributes, then tokenizer), and
-    where it was found (error messages name it)."""
-    for attribute in ("n_positions", "max_position_embeddings", "n_ctx"):
-        value = getattr(model.config, attribute, None)
-        if value:
-            return int(value), f"{attribute} of the model config"
-    limit = getattr(tokenizer, "model_max_length", None)
-    if limit and limit < 10**9:
-        return int(limit), "model_max_length of the tokenizer"
-    return 2048, "sllm's default: neither the model config nor the tokenizer gives one"
 
 
 def _resolve_source(target: str) -> str:

@@ -80,13 +80,9 @@ def generate_batch(lm: HFLM, encoded: list[list[int]], config: GenerationConfig)
     """Generate for token-id prompts (already fitted to the window) sharing one config; returns
     texts with stop strings cut."""
     tokenizer = lm.tokenizer
-    width = max(len(ids) for ids in encoded)
     pad = tokenizer.pad_token_id
-    ids = torch.full((len(encoded), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for row, seq in enumerate(encoded):
-        ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
-        mask[row, width - len(seq) :] = 1
+    ids, mask = left_pad(encoded, pad)
+    width = ids.shape[1]
     if config.seed is not None:
         torch.manual_seed(config.seed)
     output = lm.model.generate(
@@ -97,14 +93,27 @@ def generate_batch(lm: HFLM, encoded: list[list[int]], config: GenerationConfig)
     )
     enders = set() if config.ignore_eos else set(eos_token_ids(lm)) | {pad}
     return [
-        _finish(tokenizer, row.tolist(), enders, config, len(seq))
+        finish_row(tokenizer, row.tolist(), enders, config, len(seq))
         for row, seq in zip(output[:, width:], encoded, strict=True)
     ]
 
 
-def _finish(
+def left_pad(encoded: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids padded on the left (decoder-only generation continues from the right end), and
+    their attention mask."""
+    width = max(len(ids) for ids in encoded)
+    ids = torch.full((len(encoded), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for row, seq in enumerate(encoded):
+        ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
+        mask[row, width - len(seq) :] = 1
+    return ids, mask
+
+
+def finish_row(
     tokenizer: Any, new_ids: list[int], enders: set[int], config: GenerationConfig, prompt_tokens: int
 ) -> GenerationResult:
+    """A generated row as a result: cut at its first end token, decoded, cut at a stop string."""
     cut = next((i for i, token in enumerate(new_ids) if token in enders), None)
     kept = new_ids if cut is None else new_ids[:cut]
     # Fewer tokens than the limit without an end token: transformers stopped at a stop string.

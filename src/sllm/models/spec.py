@@ -5,6 +5,7 @@
     gguf:PATH.gguf                   llama-cpp-python if installed, else transformers dequantised
     openai:MODEL@http://host:port/v1 any OpenAI-compatible server
     vllm:PATH_OR_HUB_ID              vLLM offline engine (GPU)
+    ov:PATH | ov:default             OpenVINO on the CPU (extra `openvino`): exported once, fast generation
 
 Options follow commas: `hf:./out,dtype=float32,device=cpu,adapter=./lora,max_length=2048`.
 Backends are registered by name; their modules import lazily so `sllm --help` stays fast.
@@ -30,6 +31,7 @@ VALID_FORMS = (
     "gguf:PATH.gguf",
     "openai:MODEL@http://HOST:PORT/v1",
     "vllm:PATH_OR_HUB_ID",
+    "ov:PATH|default",
     "registry:NAME@latest|VERSION|ALIAS",
 )
 
@@ -41,6 +43,7 @@ for _name, _target in (
     ("gguf", "sllm.models.gguf:load_gguf"),
     ("openai", "sllm.models.openai_api:OpenAILM"),
     ("vllm", "sllm.models.vllm:VLLM"),
+    ("ov", "sllm.models.openvino:OVLM"),
     ("registry", "sllm.models.registered:load_registered"),
 ):
     BACKENDS.add(_name, Lazy(_target))

@@ -57,13 +57,15 @@ class Registered:
     description: dict[str, Any]
 
 
-def resolve(target: str) -> Registered:
-    """NAME@latest | NAME@VERSION | NAME@ALIAS (NAME alone means latest) -> a local folder."""
+def resolve_version(target: str) -> str:
+    """The version number NAME@REF points at now (no download): what a server watches."""
+    return str(_find_version(target).version)
+
+
+def _find_version(target: str) -> Any:
     from mlflow import MlflowClient
-    from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
-    from sllm.paths import sllm_home
     from sllm.tracking.store import configure
 
     configure()
@@ -75,13 +77,22 @@ def resolve(target: str) -> Registered:
             versions = client.search_model_versions(f"name = '{name}'")
             if not versions:
                 raise SllmError(f"registry: no model named '{name}' (sllm train ... --register {name})")
-            version = max(versions, key=lambda v: int(v.version))
-        elif ref.isdigit():
-            version = client.get_model_version(name, ref)
-        else:
-            version = client.get_model_version_by_alias(name, ref)
+            return max(versions, key=lambda v: int(v.version))
+        if ref.isdigit():
+            return client.get_model_version(name, ref)
+        return client.get_model_version_by_alias(name, ref)
     except MlflowException as exc:
         raise SllmError(f"registry: cannot find '{target}': {exc.message}") from None
+
+
+def resolve(target: str) -> Registered:
+    """NAME@latest | NAME@VERSION | NAME@ALIAS (NAME alone means latest) -> a local folder."""
+    from mlflow.artifacts import download_artifacts
+
+    from sllm.paths import sllm_home
+
+    name = target.partition("@")[0]
+    version = _find_version(target)
     # keyed by run: two stores (or a re-created store) may both have a version 1 of NAME
     local = sllm_home() / "registry" / str(version.run_id)
     if not (local / MODEL_FILE).is_file():
