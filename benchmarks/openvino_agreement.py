@@ -24,7 +24,6 @@ from sllm.evaluation.pipeline import EvalConfig, evaluate
 from sllm.generation.config import make_config
 from sllm.models.base import LM, GenerationRequest
 from sllm.models.spec import load_model
-from sllm.tasks.registry import get_registry
 
 CHATS = [
     "Give three tips for staying healthy.", "What is the capital of Australia?", "Explain recursion simply.",
@@ -48,8 +47,7 @@ def scores(lm: LM, data_dir: str, hellaswag: int, per_subject: int) -> dict[str,
     """Per-request log-likelihoods and per-task accuracy on the HellaSwag and MMLU slices."""
     lls: list[float] = []
     accuracy: dict[str, float] = {}
-    mmlu = get_registry().groups["mmlu"]
-    for name, tasks, limit in (("hellaswag", ["hellaswag"], hellaswag), ("mmlu", mmlu, per_subject)):
+    for name, tasks, limit in (("hellaswag", ["hellaswag"], hellaswag), ("mmlu", ["mmlu"], per_subject)):
         config = EvalConfig(
             model="x", tasks=tasks, limit=limit, num_fewshot=0, data_dir=data_dir, use_cache=False
         )

@@ -250,7 +250,7 @@ def test_metrics_after_traffic_are_plausible(server: ServeProcess, client: opena
     assert metric(samples, "sllm_model_info", model_name="default") == 1
 
 
-def test_a_full_queue_answers_429_and_a_killed_server_restarts(tmp_path) -> None:
+def test_a_full_queue_answers_429_a_killed_server_restarts_and_a_slow_request_times_out(tmp_path) -> None:
     process = ServeProcess(
         ["--no-auth", "--max-batch", "1", "--max-waiting", "1", "--batch-window-ms", "0"],
         log=tmp_path / "log",
@@ -275,9 +275,15 @@ def test_a_full_queue_answers_429_and_a_killed_server_restarts(tmp_path) -> None
         assert "busy" in refused.json()["error"]["message"]
 
         process.stop(signal.SIGKILL)
+        process.args = [*process.args, "--timeout", "3"]
         process.start()  # same port, right after a kill
         reply = httpx.post(process.url + "/completions", json={"prompt": "Hi", "max_tokens": 3}, timeout=60)
         assert reply.status_code == 200 and reply.json()["usage"]["completion_tokens"] >= 1
+        started = time.monotonic()
+        body = {"prompt": "Tell me a story", "max_tokens": 2000, "ignore_eos": True, "temperature": 0}
+        late = httpx.post(process.url + "/completions", json=body, timeout=60)
+        assert late.status_code == 504 and "timed out" in late.json()["error"]["message"]
+        assert time.monotonic() - started < 20  # stopped at its deadline, not after 2,000 tokens
     finally:
         process.stop()
 

@@ -19,16 +19,12 @@ from sllm.models.base import (
     LM,
     GenerationRequest,
     GenerationResult,
-    LoglikelihoodRequest,
-    LoglikelihoodResult,
-    RollingRequest,
-    RollingResult,
 )
 from sllm.models.batching import BatchSizer
-from sllm.models.context import fit_prompt, fitted_pairs, model_max_length, request_label
+from sllm.models.context import fit_prompt, model_max_length, request_label
 from sllm.models.hf_generate import generate_batch, group_for_generation
 from sllm.models.options import BackendOptions, parse_options
-from sllm.models.tokens import rolling_windows
+from sllm.models.tokenized import TokenizedLM
 from sllm.models.tree_scoring import Costs, build_rows, plan_batches, score_rows
 
 TOKENS_PER_REQUEST = 256
@@ -67,7 +63,7 @@ def pick_dtype(requested: str, device: str) -> torch.dtype:
     return torch.float32
 
 
-class HFLM(LM):
+class HFLM(TokenizedLM, LM):
     """A causal LM loaded with transformers from a folder or a hub id."""
 
     def __init__(self, target: str, options: dict[str, Any] | None = None) -> None:
@@ -123,44 +119,7 @@ class HFLM(LM):
             self._fingerprint = f"hf|{weights}|adapter={adapter_id}|{dtype}|max_length={self.max_length}"
         return self._fingerprint
 
-    # -- tokenisation ----------------------------------------------------------------------
-    def encode(self, text: str) -> list[int]:
-        """Tokenise without special tokens (prompts carry their own, via chat templates)."""
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """`encode` for many texts at once (the fast tokenizer's batch API, in parallel)."""
-        return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
-
-    @property
-    def prefix_token_id(self) -> int:
-        """Token that stands for an empty context: BOS if the tokenizer has one, else EOS."""
-        bos = self.tokenizer.bos_token_id
-        return bos if bos is not None else self.tokenizer.eos_token_id
-
-    def render_chat(self, messages: list[dict[str, str]]) -> str:
-        """Render messages through the tokenizer's chat template, ready for the assistant turn."""
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise SllmError(f"model '{self.target}' has no chat template; use a raw prompt instead")
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
     # -- scoring ---------------------------------------------------------------------------
-    def _iter_loglikelihood(
-        self, requests: Sequence[LoglikelihoodRequest]
-    ) -> Iterator[tuple[int, LoglikelihoodResult]]:
-        pairs = fitted_pairs(self, requests)  # all checked against the window before any scoring
-        for index, (logprob, greedy, n) in self.score_token_pairs(pairs):
-            yield index, LoglikelihoodResult(logprob=logprob, is_greedy=greedy, n_tokens=n)
-
-    def _iter_loglikelihood_rolling(
-        self, requests: Sequence[RollingRequest]
-    ) -> Iterator[tuple[int, RollingResult]]:
-        for index, request in enumerate(requests):
-            tokens = self.encode(request.text)
-            windows = list(rolling_windows(tokens, self.prefix_token_id, self.max_length))
-            total = sum(logprob for _, (logprob, _, _) in self.score_token_pairs(windows))
-            yield index, RollingResult(logprob=total, n_tokens=len(tokens))
-
     def score_token_pairs(
         self, pairs: Sequence[tuple[list[int], list[int]]]
     ) -> Iterator[tuple[int, tuple[float, bool, int]]]:

@@ -4,7 +4,8 @@ Dynamic batching with a short collection window (what Triton and TorchServe call
 takes the oldest job, waits up to `window` seconds for more jobs that can share its batch (same
 decoding settings, see `Engine.batch_key`), and runs up to `max_batch` of them in one call.
 While a batch runs, new jobs queue; a full queue is the HTTP handler's 429. Engines with their
-own continuous batching (vLLM) sit behind `--engine vllm` instead; transformers' static
+own continuous batching take queued jobs between their steps (`Engine.continuous`: OpenVINO
+GenAI's scheduler, `ov_engine.py`); vLLM sits behind `--engine vllm`; transformers' static
 `generate` is what a CPU process has, and one batch of 8 decodes ~3x the tokens of 8 requests
 one at a time (docs/performance.md).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from functools import partial
 from typing import Any, Protocol
 
 from sllm.serve.jobs import Failed, Job
@@ -74,7 +76,11 @@ class Batcher:
             if not batch:
                 continue
             try:
-                self.engine.run(batch, self.metrics)
+                if getattr(self.engine, "continuous", False):
+                    more = partial(self._take, self.engine.batch_key(batch[0]))
+                    self.engine.run(batch, self.metrics, more)
+                else:
+                    self.engine.run(batch, self.metrics)
             except Exception as exc:  # one bad batch must not stop the server
                 for job in batch:
                     job.emit(Failed(500, f"the engine failed: {type(exc).__name__}: {exc}"))
@@ -112,6 +118,25 @@ class Batcher:
         for job in batch:
             self.metrics.started(job)
         return batch
+
+    def _take(self, key: Any, room: int, running: int) -> list[Job]:
+        """For continuous engines, between two steps: queued jobs that may join now (up to `room`)."""
+        taken: list[Job] = []
+        with self.condition:
+            for job in list(self.waiting):
+                if len(taken) == room:
+                    break
+                if job.stopped():
+                    self.waiting.remove(job)
+                    job.emit(Failed(504 if job.timed_out() else 499, "request ended before it started"))
+                elif self.engine.batch_key(job) == key:
+                    self.waiting.remove(job)
+                    taken.append(job)
+            self.running = running + len(taken)
+            self._publish()
+        for job in taken:
+            self.metrics.started(job)
+        return taken
 
     def _count(self, key: Any) -> int:
         return sum(1 for job in self.waiting if self.engine.batch_key(job) == key)

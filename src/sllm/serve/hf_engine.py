@@ -21,36 +21,18 @@ from typing import Any
 
 import torch
 
-from sllm.generation.stopping import streamable
-from sllm.models.detokenize import TextStream
-from sllm.models.hf import HFLM, plain_lm_head
+from sllm.models.hf import plain_lm_head
 from sllm.models.hf_generate import eos_token_ids, finish_row, hf_generation_config, left_pad
-from sllm.serve.jobs import Delta, Failed, Finished, Job, TokenLogprob
+from sllm.serve.jobs import Failed, Finished, Job, TokenLogprob
+from sllm.serve.streaming import RowStreamer, TokenizerEngine, token_pieces
 
 SCORE_CHUNK = 512  # positions per log-softmax over the vocabulary
 
 
-class HFEngine:
+class HFEngine(TokenizerEngine):
     """Serve an HFLM: batch keys, batched streaming generation, prompt log-probs."""
 
     streaming = True
-
-    def __init__(self, lm: HFLM) -> None:
-        self.lm = lm
-        self.tokenizer = lm.tokenizer
-        self.max_length, self.window_source = lm.max_length, lm.window_source
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids of a text."""
-        return self.lm.encode(text)
-
-    def render_chat(self, messages: list[dict[str, str]]) -> str:
-        """The prompt a chat becomes (the model's chat template)."""
-        return self.lm.render_chat(messages)
-
-    def decode(self, ids: list[int]) -> str:
-        """Text of token ids, special tokens left out."""
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
 
     def batch_key(self, job: Job) -> Any:
         """Jobs share a batch when they decode alike; each one keeps its own max_tokens."""
@@ -162,16 +144,6 @@ class HFEngine:
         job.emit(finished)
 
 
-def token_pieces(decode: Any, ids: list[int]) -> list[str]:
-    """Each token's share of the decoded text: a token that ends inside a character gets "" and
-    the token completing it the whole character, so the pieces join to the decoded text."""
-    stream = TextStream(decode)
-    pieces = [stream.push([token]) for token in ids]
-    if pieces:
-        pieces[-1] += stream.finish("stop")
-    return pieces
-
-
 class RowLimits:
     """Stopping criterion per row: its own max_tokens, a disconnected client, a passed deadline."""
 
@@ -182,50 +154,3 @@ class RowLimits:
         generated = input_ids.shape[1] - self.width
         done = [generated >= job.config.max_new_tokens or job.stopped() for job in self.jobs]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-
-class RowStreamer:
-    """transformers streamer for a whole batch: per-row text deltas, stop sequences held back."""
-
-    def __init__(self, engine: HFEngine, jobs: list[Job], enders: set[int], metrics: Any) -> None:
-        self.jobs, self.enders, self.metrics = jobs, enders, metrics
-        self.streams = [TextStream(engine.decode) for _ in jobs]
-        self.raw = [""] * len(jobs)  # detokenised so far
-        self.sent = [""] * len(jobs)  # sent to the client so far
-        self.counts = [0] * len(jobs)
-        self.done = [False] * len(jobs)
-        self.prompt_seen = False
-
-    def put(self, value: torch.Tensor) -> None:
-        """Called by generate: first with the prompt, then with each step's token per row."""
-        if not self.prompt_seen:
-            self.prompt_seen = True
-            return
-        now = time.monotonic()
-        for row, token in enumerate(value.reshape(-1).tolist()):
-            job = self.jobs[row]
-            if self.done[row] or self.counts[row] >= job.config.max_new_tokens:
-                continue
-            if token in self.enders:
-                self.done[row] = True
-                continue
-            self.counts[row] += 1
-            self.metrics.token(job, now)
-            self.raw[row] += self.streams[row].push([token])
-            self._send(row, *streamable(self.raw[row], job.config.stop))
-
-    def _send(self, row: int, text: str, final: bool) -> None:
-        if final:
-            self.done[row] = True
-        if len(text) > len(self.sent[row]) and text.startswith(self.sent[row]):
-            job = self.jobs[row]
-            if job.streams:
-                job.emit(Delta(text[len(self.sent[row]) :], self.counts[row]))
-            self.sent[row] = text
-
-    def flush(self, row: int, final_text: str) -> None:
-        """Send what the row's final text holds beyond what was streamed."""
-        self._send(row, final_text, True)
-
-    def end(self) -> None:
-        """Called by generate when the batch is done."""

@@ -55,19 +55,25 @@ class ModelHolder:
     def _load(self) -> Served:
         from sllm.models.hf import HFLM
         from sllm.models.spec import load_model
-        from sllm.serve.hf_engine import HFEngine
 
         version = _registry_version(self.spec)
         # the version found is the version loaded, even if the alias moves meanwhile
         lm = load_model(_pinned(self.spec, version) if version else self.spec)
-        if not isinstance(lm, HFLM):
+        q = self.queue
+        if isinstance(lm, HFLM):
+            from sllm.serve.hf_engine import HFEngine
+
+            engine: Any = HFEngine(lm)
+        elif type(lm).__name__ == "OVLM":
+            from sllm.serve.ov_engine import OVEngine
+
+            engine = OVEngine(lm, q.max_batch)
+        else:
             raise UsageError(
-                f"sllm serve's built-in engine runs transformers models (default, hf:, gguf:, registry:); "
-                f"'{lm.spec}' is another backend"
+                "sllm serve's built-in engines run transformers (default, hf:, gguf:, registry:) and "
+                f"OpenVINO (ov:) models; '{lm.spec}' is another backend (try --engine command)"
             )
         version = version or lm.fingerprint().split("|")[1][:16]
-        engine = HFEngine(lm)
-        q = self.queue
         batcher = Batcher(engine, self.metrics, q.max_batch, q.window, q.max_waiting)
         self.metrics.serving(lm.spec, version, lm.fingerprint())
         return Served(engine, batcher, lm.spec, version, lm.fingerprint())
