@@ -17,17 +17,14 @@ NAME = "tiny-served"
 
 def register_version(folder: Path) -> str:
     """Log a model folder to a run of the embedded store and register it; returns the version."""
-    import mlflow
-
+    from sllm.tracking import track_run
     from sllm.tracking.registry import log_model, register
-    from sllm.tracking.store import configure
 
     description = {"kind": "model", "base_model": "tiny", "data_digests": {}}
     (folder / "sllm_model.json").write_text(json.dumps(description), encoding="utf-8")
-    configure()
-    with mlflow.start_run() as run:
+    with track_run("train") as run:  # sllm's own run: the per-test store, its own experiment
         log_model(folder)
-    return register(NAME, run.info.run_id, description).split("@")[1]
+    return register(NAME, run.run_id, description).split("@")[1]
 
 
 def test_the_server_switches_to_a_newly_promoted_version(tmp_path: Path) -> None:

@@ -118,8 +118,15 @@ def test_a_real_mlflow_server(tmp_path, monkeypatch):
             pytest.fail("mlflow server did not start in 90 s")
         monkeypatch.setenv("SLLM_TRACKING_URI", f"http://127.0.0.1:{port}")
         with track_run("eval", params={"model": "default"}) as run:
-            run.log_metrics({"acc": 0.25})
-        assert get_run(run.run_id)["metrics"] == {"acc": 0.25}
+            run.log_metrics({"acc": 0.25, "acc_stderr": 0.01})
+        assert get_run(run.run_id)["metrics"] == {"acc": 0.25, "acc_stderr": 0.01}
+        with track_run("eval", params={"model": "hf:./out"}) as other:
+            other.log_metrics({"acc": 0.31, "acc_stderr": 0.02})
+        from sllm.tracking.compare import compare_runs
+
+        report = compare_runs([run.run_id, other.run_id])  # `sllm runs compare` on a real server
+        assert report["params"] == [{"key": "model", "values": ["default", "hf:./out"], "differs": True}]
+        assert report["metrics"][0]["vs_first"][0]["beyond_noise"] is True  # 0.06 > 1.96 * 0.0224
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -61,7 +61,7 @@ COMMANDS = (
     "cache.stats", "cache.clear",
     "data.validate", "data.convert", "data.digest", "data.split", "data.decontaminate", "data.selfinstruct",
     "data.filter.alpagasus", "data.filter.diversity", "data.filter.dedup", "data.filter.safety",
-    "runs.list", "runs.show", "serve", "monitor.profile", "monitor.report", "monitor.sample",
+    "runs.list", "runs.show", "runs.compare", "serve", "monitor.profile", "monitor.report", "monitor.sample",
     "tasks.list", "tasks.show", "tasks.metrics",
     "train.sft", "train.dpo", "train.reward", "train.distill",
 )  # fmt: skip
