@@ -55,7 +55,8 @@ def _global(
 # Every command, as `sllm.cli.<command path>`: `sllm judge compare` is cli/judge/compare.py, and a
 # group is a package whose __init__ makes the group. The order is the order of `sllm --help`.
 COMMANDS = (
-    "chat", "eval", "generate", "decode_study", "agreement", "correlate", "rate", "score", "export", "winrate",
+    "chat", "eval", "generate", "decode_study", "agreement", "correlate", "rate", "score", "export",
+    "winrate",
     "judge.single", "judge.pairwise", "judge.list", "judge.geval", "judge.bias", "judge.compare",
     "judge.mtbench", "judge.rag",
     "cache.stats", "cache.clear",
