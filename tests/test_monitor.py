@@ -262,6 +262,8 @@ def test_a_served_model_reports_drift_and_logs_masked_requests(
         second = _drift(server.base, 24)
         _chat(server.base, [PII, *korean[:15]])
         after = _drift(server.base, 40)
+        completion = {"prompt": "Once upon a time", "max_tokens": 8, "temperature": 0, "ignore_eos": True}
+        assert httpx.post(server.url + "/completions", json=completion, timeout=120).status_code == 200
     finally:
         server.stop()
     print(f"drift after 12 English: {first}\nafter 24 English: {second}\nafter 16 Korean more: {after}")
@@ -276,7 +278,9 @@ def test_a_served_model_reports_drift_and_logs_masked_requests(
     assert after["psi_hangul"] > 1 and after["ngram_distance"] > 2 * second["ngram_distance"]
 
     logged = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
-    assert len(logged) == 40 and all(x["endpoint"] == "chat" and x["replies"] for x in logged)
+    assert len(logged) == 41 and all(x["endpoint"] == "chat" and x["replies"] for x in logged[:40])
+    assert logged[40]["endpoint"] == "completions" and logged[40]["completion_tokens"] == 8
+    assert all(x["latency_s"] > 0 for x in logged)  # each request timed from its arrival
     masked = next(x for x in logged if "[EMAIL]" in x["prompt"])
     assert masked["prompt"] == "제 이메일은 [EMAIL] 이고 전화번호는 [PHONE] 입니다. 회신 부탁드립니다."
     assert masked["messages"] == [{"role": "user", "content": masked["prompt"]}]
@@ -294,7 +298,7 @@ def test_a_served_model_reports_drift_and_logs_masked_requests(
     assert '<script src="' not in page and len(page) > 1_000_000  # plotly.js inlined: opens offline
     data = page.split('<script type="application/json" id="drift-report">')[1].split("</script>")[0]
     report = json.loads(data)
-    assert [w["last"] for w in report["windows"]] == [12, 24, 36, 40]
+    assert [w["last"] for w in report["windows"]] == [12, 24, 36, 41]
     windows = [w["measures"]["language_shift"] for w in report["windows"]]
-    assert windows[:2] == [0, 0] and windows[3] == 1
-    assert report["overall"]["language_shift"] == pytest.approx(0.4)
+    assert windows[:2] == [0, 0] and windows[3] == pytest.approx(0.8)  # 4 Korean + the English completion
+    assert report["overall"]["language_shift"] == pytest.approx(16 / 41)

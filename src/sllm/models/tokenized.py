@@ -17,17 +17,13 @@ from sllm.models.tokens import rolling_windows
 
 
 class TokenizedLM:
-    """Mixin for an `LM` with `tokenizer`, `target`, `max_length` and `score_token_pairs`."""
+    """Mixin for an `LM` with `tokenizer`, `target`, `max_length` and a `score_token_pairs(pairs)`
+    that yields (index, (sum log-prob, is greedy, n tokens)) per (context ids, continuation ids)."""
 
     tokenizer: Any
     target: str
     max_length: int
-
-    def score_token_pairs(
-        self, pairs: Sequence[tuple[list[int], list[int]]]
-    ) -> Iterator[tuple[int, tuple[float, bool, int]]]:
-        """Yield (index, (sum log-prob, is greedy, n tokens)) per token-id pair; backends define it."""
-        raise NotImplementedError
+    score_token_pairs: Any
 
     def encode(self, text: str) -> list[int]:
         """Tokenise without special tokens (prompts carry their own, via chat templates)."""

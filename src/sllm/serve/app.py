@@ -147,9 +147,9 @@ def create_app(holder: ModelHolder, settings: ServeSettings) -> FastAPI:
             seen = _observer(settings, served, "completions", _prompt_text(body, served), None)
             events = _completion_events(rid, settings.model_name, jobs, include_usage, seen)
             return _stream(jobs, request, events)
+        seen = _observer(settings, served, "completions", _prompt_text(body, served), None)  # clock starts
         reply = await _complete(served, settings, body, prompts, request, rid)
         if not body.echo:  # scoring requests (echo) are evaluation traffic, not live prompts
-            seen = _observer(settings, served, "completions", _prompt_text(body, served), None)
             seen([Finished(c["text"], 0, 0, "stop") for c in reply["choices"]], reply["usage"])
         return reply
 
