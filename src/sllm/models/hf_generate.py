@@ -79,23 +79,35 @@ def eos_token_ids(lm: HFLM) -> list[int]:
 def generate_batch(lm: HFLM, encoded: list[list[int]], config: GenerationConfig) -> list[GenerationResult]:
     """Generate for token-id prompts (already fitted to the window) sharing one config; returns
     texts with stop strings cut."""
-    tokenizer = lm.tokenizer
-    pad = tokenizer.pad_token_id
-    ids, mask = left_pad(encoded, pad)
-    width = ids.shape[1]
+    output, width = run_generate(lm, encoded, config)
+    enders = end_tokens(lm, config)
+    return [
+        finish_row(lm.tokenizer, row.tolist(), enders, config, len(seq))
+        for row, seq in zip(output[:, width:], encoded, strict=True)
+    ]
+
+
+def run_generate(
+    lm: HFLM, encoded: list[list[int]], config: GenerationConfig, **hooks: Any
+) -> tuple[Any, int]:
+    """transformers' `generate` on left-padded prompts with our settings (plus `hooks`: a streamer,
+    stopping criteria, output options); returns its output and the padded prompt width."""
+    ids, mask = left_pad(encoded, lm.tokenizer.pad_token_id)
     if config.seed is not None:
         torch.manual_seed(config.seed)
     output = lm.model.generate(
         input_ids=ids.to(lm.device),
         attention_mask=mask.to(lm.device),
         generation_config=hf_generation_config(lm, config),
-        tokenizer=tokenizer if config.stop else None,
+        tokenizer=lm.tokenizer if config.stop else None,
+        **hooks,
     )
-    enders = set() if config.ignore_eos else set(eos_token_ids(lm)) | {pad}
-    return [
-        finish_row(tokenizer, row.tolist(), enders, config, len(seq))
-        for row, seq in zip(output[:, width:], encoded, strict=True)
-    ]
+    return output, ids.shape[1]
+
+
+def end_tokens(lm: HFLM, config: GenerationConfig) -> set[int]:
+    """The ids that end a row: end-of-sequence and padding, none with ignore_eos."""
+    return set() if config.ignore_eos else set(eos_token_ids(lm)) | {lm.tokenizer.pad_token_id}
 
 
 def left_pad(encoded: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:

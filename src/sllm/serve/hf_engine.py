@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from sllm.models.hf import plain_lm_head
-from sllm.models.hf_generate import eos_token_ids, finish_row, hf_generation_config, left_pad
+from sllm.models.hf_generate import end_tokens, finish_row, run_generate
 from sllm.serve.jobs import Failed, Finished, Job, TokenLogprob
 from sllm.serve.streaming import RowStreamer, TokenizerEngine, token_pieces
 
@@ -55,28 +55,19 @@ class HFEngine(TokenizerEngine):
     # -- generation ----------------------------------------------------------------------------
     @torch.inference_mode()
     def _generate(self, jobs: list[Job], metrics: Any) -> None:
-        lm, tokenizer = self.lm, self.tokenizer
-        longest = max(job.config.max_new_tokens for job in jobs)
-        config = jobs[0].config.model_copy(update={"max_new_tokens": longest})
-        ids, mask = left_pad([job.prompt_ids for job in jobs], tokenizer.pad_token_id)
-        width = ids.shape[1]
-        enders = set() if config.ignore_eos else set(eos_token_ids(lm)) | {tokenizer.pad_token_id}
-        streamer = RowStreamer(self, jobs, enders, metrics) if config.strategy != "beam" else None
-        want_logprobs = any(job.top_logprobs is not None for job in jobs)
-        if config.seed is not None:
-            torch.manual_seed(config.seed)
         from transformers import StoppingCriteriaList
 
-        output = lm.model.generate(
-            input_ids=ids.to(lm.device),
-            attention_mask=mask.to(lm.device),
-            generation_config=hf_generation_config(lm, config),
-            tokenizer=tokenizer if config.stop else None,
-            streamer=streamer,
-            stopping_criteria=StoppingCriteriaList([RowLimits(jobs, width)]),
-            return_dict_in_generate=True,
-            output_logits=want_logprobs,
-        )
+        tokenizer = self.tokenizer
+        longest = max(job.config.max_new_tokens for job in jobs)
+        config = jobs[0].config.model_copy(update={"max_new_tokens": longest})
+        enders = end_tokens(self.lm, config)
+        streamer = RowStreamer(self, jobs, enders, metrics) if config.strategy != "beam" else None
+        width = max(len(job.prompt_ids) for job in jobs)  # the left-padded prompt width
+        output, _ = run_generate(
+            self.lm, [job.prompt_ids for job in jobs], config,
+            streamer=streamer, stopping_criteria=StoppingCriteriaList([RowLimits(jobs, width)]),
+            return_dict_in_generate=True, output_logits=any(job.top_logprobs is not None for job in jobs),
+        )  # fmt: skip
         for row, job in enumerate(jobs):
             new_ids = output.sequences[row, width:].tolist()[: job.config.max_new_tokens]
             result = finish_row(tokenizer, new_ids, enders, job.config, len(job.prompt_ids))
